@@ -1,0 +1,3 @@
+from fisioflow.cli import main
+
+main()

@@ -1,0 +1,68 @@
+"""FastAPI app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from fisioflow import __version__
+from fisioflow.api import api_router, root_routers
+from fisioflow.core.database import DatabaseLocation, create_engine, create_sessionmaker
+from fisioflow.core.errors import install_error_handlers
+from fisioflow.core.metrics import Metrics
+from fisioflow.core.middleware import RequestContextMiddleware
+from fisioflow.core.migrations import SchemaBehindError, current_revisions, head_revisions
+from fisioflow.core.state import AppState
+from fisioflow.settings import Settings
+
+
+def create_app(settings: Settings, location: DatabaseLocation) -> FastAPI:
+    metrics = Metrics(version=__version__)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(location.app_url, settings)
+        try:
+            await _refuse_if_schema_behind(engine)
+            metrics.watch_pool(lambda: _checked_out(engine))
+            app.state.fisioflow = AppState(
+                settings=settings,
+                location=location,
+                engine=engine,
+                sessionmaker=create_sessionmaker(engine),
+                metrics=metrics,
+            )
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="FisioFlow",
+        version=__version__,
+        summary="Multi-tenant clinic platform for physiotherapy and therapy practices",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    for router in root_routers():
+        app.include_router(router)
+    app.include_router(api_router())
+    app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
+    return app
+
+
+async def _refuse_if_schema_behind(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        current = await current_revisions(conn)
+    heads = head_revisions()
+    if current != heads:
+        raise SchemaBehindError(current, heads)
+
+
+def _checked_out(engine: AsyncEngine) -> int:
+    pool = engine.sync_engine.pool
+    checkedout = getattr(pool, "checkedout", None)
+    return int(checkedout()) if callable(checkedout) else 0

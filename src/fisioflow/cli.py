@@ -1,0 +1,182 @@
+"""The `fisioflow` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from fisioflow import __version__
+from fisioflow.core.bootstrap import libpq_dsn
+from fisioflow.core.database import DatabaseLocation
+from fisioflow.core.embedded import POSTGRES_BIN_PATH, EmbeddedPostgresError
+from fisioflow.core.logging import configure_logging
+from fisioflow.core.migrations import SchemaBehindError
+from fisioflow.core.runtime import DatabaseUnreachableError, database, ensure_current, migrate
+from fisioflow.settings import Settings, get_settings
+
+app = typer.Typer(name="fisioflow", help="FisioFlow clinic platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database utilities.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True, soft_wrap=True)
+
+T = TypeVar("T")
+HostOption = Annotated[str | None, typer.Option(help="Address to listen on.")]
+PortOption = Annotated[int | None, typer.Option(help="Port to listen on.")]
+
+_CLEAR_ERRORS = (
+    EmbeddedPostgresError,
+    DatabaseUnreachableError,
+    SchemaBehindError,
+    ValueError,
+)
+
+
+class PortInUseError(RuntimeError):
+    pass
+
+
+def fail(message: str) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Known failures end the command with one line and exit code 1, no traceback."""
+    try:
+        yield
+    except (*_CLEAR_ERRORS, PortInUseError) as exc:
+        fail(str(exc))
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        fail(f"invalid configuration: {exc}")
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    return settings
+
+
+@app.command()
+def version() -> None:
+    """Print the FisioFlow version."""
+    typer.echo(__version__)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Upgrade the database schema to the latest revision."""
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        migrate(location, settings)
+    console.print("[green]database schema is up to date[/]")
+
+
+@app.command()
+def serve(host: HostOption = None, port: PortOption = None) -> None:
+    """Serve the API against an already migrated database."""
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        ensure_current(location)
+        _serve(settings, location, host=host, port=port)
+
+
+@app.command()
+def run(host: HostOption = None, port: PortOption = None) -> None:
+    """Start everything: database, migrations, demo data (once) and the server."""
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        migrate(location, settings)
+        _load_demo_once(settings, location)
+        _serve(settings, location, host=host, port=port)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo clinic (idempotent)."""
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        ensure_current(location)
+        _load_demo(settings, location, announce=True)
+
+
+@db_app.command("shell")
+def db_shell() -> None:
+    """Open psql on the current database (as the owner role)."""
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        psql = POSTGRES_BIN_PATH / "psql"
+        binary = str(psql) if psql.exists() else shutil.which("psql")
+        if binary is None:
+            fail("psql not found")
+        code = subprocess.call([binary, libpq_dsn(location.owner_url)])  # noqa: S603
+    raise typer.Exit(code)
+
+
+def _load_demo_once(settings: Settings, location: DatabaseLocation) -> None:
+    _load_demo(settings, location, announce=False)
+
+
+def _load_demo(settings: Settings, location: DatabaseLocation, *, announce: bool) -> None:
+    from fisioflow.demo.loader import load_demo
+
+    created = load_demo(settings, location, console=console)
+    if announce or created:
+        console.print("[green]demo clinic ready[/]: slug [bold]demo[/], see README for logins")
+
+
+def _serve(
+    settings: Settings, location: DatabaseLocation, *, host: str | None, port: int | None
+) -> None:
+    from fisioflow.app import create_app
+
+    host = host or settings.host
+    port = port or settings.port
+    _check_port_free(host, port)
+    console.print(f"FisioFlow {__version__} on [bold]http://{host}:{port}[/] (docs at /docs)")
+    uvicorn.run(
+        create_app(settings, location),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        server_header=False,
+    )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(
+                f"port {port} on {host} is already in use; stop what uses it or pick "
+                f"another with --port (or FISIOFLOW_PORT)"
+            ) from exc
+        raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    finally:
+        probe.close()
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app(prog_name="fisioflow")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Bring the database up for a command: embedded server (if any), location, migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from sqlalchemy.engine import URL
+
+from fisioflow.core.bootstrap import bootstrap, libpq_dsn
+from fisioflow.core.database import DatabaseLocation, locate
+from fisioflow.core.embedded import EmbeddedPostgres
+from fisioflow.core.migrations import (
+    SchemaBehindError,
+    current_revisions_sync,
+    head_revisions,
+    upgrade,
+)
+from fisioflow.settings import Settings
+
+
+class DatabaseUnreachableError(RuntimeError):
+    """The configured database cannot be used; the message says why in one line."""
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[DatabaseLocation]:
+    """Yield where the database is; the embedded server stays up for the block."""
+    embedded = EmbeddedPostgres(settings.data_dir) if settings.embedded else None
+    if embedded is not None:
+        embedded.acquire()
+    try:
+        location = locate(settings, embedded)
+        if embedded is not None:
+            bootstrap(location, app_role=settings.app_db_role)
+        yield location
+    finally:
+        if embedded is not None:
+            embedded.release()
+
+
+def migrate(location: DatabaseLocation, settings: Settings) -> None:
+    check_reachable(location.owner_url)
+    if location.superuser_url is None:
+        bootstrap(location, app_role=settings.app_db_role)
+    upgrade(location.owner_url, app_role=settings.app_db_role)
+
+
+def ensure_current(location: DatabaseLocation) -> None:
+    check_reachable(location.app_url)
+    current = current_revisions_sync(location.owner_url)
+    heads = head_revisions()
+    if current != heads:
+        raise SchemaBehindError(current, heads)
+
+
+def check_reachable(url: URL) -> None:
+    try:
+        with psycopg.connect(libpq_dsn(url), connect_timeout=5):
+            pass
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnreachableError(_one_line(url, exc)) from exc
+
+
+def _one_line(url: URL, exc: psycopg.OperationalError) -> str:
+    message = str(exc).strip()
+    where = f"{url.host or 'local socket'}:{url.port or 5432}/{url.database}"
+    if "password authentication failed" in message:
+        return f"cannot log in to {where} as {url.username}: wrong password in DATABASE_URL"
+    if "could not translate host name" in message or "Name or service not known" in message:
+        return f"unknown database host {url.host!r}: check the host in DATABASE_URL"
+    if "Connection refused" in message:
+        return f"nothing listens at {where}: is PostgreSQL running? check DATABASE_URL"
+    if "does not exist" in message:
+        last = message.splitlines()[-1].split("FATAL:")[-1].strip()
+        return f"{last} at {where}: create it or fix DATABASE_URL"
+    last_line = message.splitlines()[-1] if message else type(exc).__name__
+    return f"cannot connect to {where}: {last_line}"

@@ -1,0 +1,62 @@
+"""Settings read from the environment (and an optional `.env`), documented in the README."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", env_prefix="FISIOFLOW_", populate_by_name=True
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="Owner connection (runs migrations). Unset: embedded PostgreSQL.",
+    )
+    app_database_url: str | None = Field(
+        default=None,
+        validation_alias="APP_DATABASE_URL",
+        description="Connection of the application role. Unset: derived from DATABASE_URL.",
+    )
+    app_database_password: SecretStr | None = None
+    app_db_role: str = "fisioflow_app"
+    data_dir: Path = Path(".fisioflow")
+    embedded_db_name: str = "fisioflow"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_statement_timeout_ms: int = 30_000
+    shutdown_timeout_s: int = 20
+
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="JWT signing key. Unset: a random key kept in the data folder.",
+    )
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    login_max_failures: int = 10
+    login_window_minutes: int = 15
+    ip_rate_limit: str = "60/minute"
+    signup_rate_limit: str = "5/hour"
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
