@@ -10,8 +10,7 @@ API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
-    return router
+    return APIRouter(prefix=API_PREFIX)
 
 
 def root_routers() -> list[APIRouter]:

@@ -7,8 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn, TypeVar
 
@@ -121,7 +120,7 @@ def db_shell() -> None:
         binary = str(psql) if psql.exists() else shutil.which("psql")
         if binary is None:
             fail("psql not found")
-        code = subprocess.call([binary, libpq_dsn(location.owner_url)])  # noqa: S603
+        code = subprocess.call([binary, libpq_dsn(location.owner_url)])
     raise typer.Exit(code)
 
 
@@ -179,4 +178,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -63,8 +63,6 @@ def _ensure_extensions(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         conn.execute(sql.SQL("create extension if not exists {}").format(sql.Identifier(name)))
     for name in OPTIONAL_EXTENSIONS:
         try:
-            conn.execute(
-                sql.SQL("create extension if not exists {}").format(sql.Identifier(name))
-            )
+            conn.execute(sql.SQL("create extension if not exists {}").format(sql.Identifier(name)))
         except psycopg.errors.InsufficientPrivilege:
             continue

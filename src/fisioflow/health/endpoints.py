@@ -35,7 +35,7 @@ async def _database_check(request: Request) -> dict[str, Any]:
         async with engine.connect() as conn:
             await conn.execute(text("select 1"))
             current = await current_revisions(conn)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+    except Exception as exc:
         return {"status": "error", "error": type(exc).__name__}
     heads = head_revisions()
     if current != heads:
