@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fisioflow import __version__
 from fisioflow.api import api_router, root_routers
+from fisioflow.auth.state import AuthState
 from fisioflow.core.database import DatabaseLocation, create_engine, create_sessionmaker
-from fisioflow.core.errors import install_error_handlers
+from fisioflow.core.errors import add_problem_schema, install_error_handlers
 from fisioflow.core.metrics import Metrics
 from fisioflow.core.middleware import RequestContextMiddleware
 from fisioflow.core.migrations import SchemaBehindError, current_revisions, head_revisions
@@ -28,6 +30,7 @@ def create_app(settings: Settings, location: DatabaseLocation) -> FastAPI:
         try:
             await _refuse_if_schema_behind(engine)
             metrics.watch_pool(lambda: _checked_out(engine))
+            app.state.auth = AuthState.from_settings(settings)
             app.state.fisioflow = AppState(
                 settings=settings,
                 location=location,
@@ -51,7 +54,19 @@ def create_app(settings: Settings, location: DatabaseLocation) -> FastAPI:
         app.include_router(router)
     app.include_router(api_router())
     app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_problem_schema(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _refuse_if_schema_behind(engine: AsyncEngine) -> None:

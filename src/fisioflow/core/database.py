@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from fisioflow.core.embedded import EmbeddedPostgres
+from fisioflow.core.errors import FisioflowError
 from fisioflow.settings import Settings
 
 OWNER_ROLE = "fisioflow_owner"
@@ -129,7 +130,20 @@ def _s(value: uuid.UUID | None) -> str:
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession], tenancy: Tenancy
 ) -> AsyncIterator[AsyncSession]:
-    """One transaction with the tenancy settings applied; commits on success."""
-    async with sessionmaker() as session, session.begin():
-        await apply_tenancy(session, tenancy)
-        yield session
+    """One transaction with the tenancy settings applied; commits on success.
+
+    A domain error marked `commit=True` (e.g. a detected refresh-token reuse that must
+    revoke the family while answering 401) commits what was written before re-raising.
+    """
+    async with sessionmaker() as session:
+        await session.begin()
+        try:
+            await apply_tenancy(session, tenancy)
+            yield session
+        except FisioflowError as exc:
+            await (session.commit() if exc.commit else session.rollback())
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()

@@ -14,12 +14,39 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemField(BaseModel):
+    field: str
+    message: str
+    location: str | None = None
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error is answered."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    instance: str
+    errors: list[ProblemField] | None = None
+
+
+def add_problem_schema(openapi: dict[str, Any]) -> dict[str, Any]:
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schemas["Problem"].pop("$defs", {}))
+    return openapi
 
 
 class FisioflowError(Exception):
@@ -37,8 +64,10 @@ class FisioflowError(Exception):
         field: str | None = None,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        commit: bool = False,
     ) -> None:
         super().__init__(message)
+        self.commit = commit
         self.message = message
         self.code = code or self.code
         self.status = status or self.status
@@ -216,3 +245,25 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_handler)
     app.add_exception_handler(DBAPIError, _database_handler)
     app.add_exception_handler(Exception, _unexpected_handler)
+
+
+_DESCRIPTIONS = {
+    401: "Missing, invalid or expired credentials",
+    403: "The role may not do this",
+    404: "Not found (or not visible to this clinic or user)",
+    409: "Conflicts with existing data",
+    412: "Stale If-Match version",
+    422: "Invalid input; `errors` names each field",
+    429: "Too many attempts; see Retry-After",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the problem+json errors an endpoint can answer."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

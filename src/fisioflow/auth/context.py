@@ -1,0 +1,49 @@
+"""The authenticated request: verified principal + its clinic's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fisioflow.auth import repository
+from fisioflow.auth.principal import Principal, tenancy_for
+from fisioflow.auth.state import auth_state
+from fisioflow.auth.tokens import decode_access_token
+from fisioflow.core.database import transaction
+from fisioflow.core.deps import request_id
+from fisioflow.core.errors import Unauthorized
+from fisioflow.core.state import app_state
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
+
+
+@dataclass(frozen=True)
+class Context:
+    principal: Principal
+    session: AsyncSession
+
+
+async def auth_context(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AsyncIterator[Context]:
+    if credentials is None:
+        raise Unauthorized(
+            "authentication required", headers={"WWW-Authenticate": 'Bearer realm="fisioflow"'}
+        )
+    principal = decode_access_token(credentials.credentials, key=auth_state(request).signing_key)
+    tenancy = tenancy_for(principal, request_id=request_id(request))
+    async with transaction(app_state(request).sessionmaker, tenancy) as session:
+        # Deactivation and role changes take effect at once, not when the token expires.
+        if not await repository.user_is_current(session, principal):
+            raise Unauthorized("session is no longer valid; log in again", code="invalid_token")
+        yield Context(principal=principal, session=session)
+
+
+# scope="function": commit before the response is sent (see core/deps.py).
+Auth = Annotated[Context, Depends(auth_context, scope="function")]

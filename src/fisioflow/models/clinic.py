@@ -1,0 +1,23 @@
+"""Clinic: the tenant. Its own id is the tenant id of everything it owns."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import String
+from sqlalchemy.dialects.postgresql import CITEXT
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fisioflow.core.ids import new_id
+from fisioflow.models.base import Base, TimestampMixin
+
+
+class Clinic(TimestampMixin, Base):
+    __tablename__ = "clinic"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(CITEXT, unique=True)
+    cnpj: Mapped[str | None] = mapped_column(String(14))
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Sao_Paulo")
+    locale: Mapped[str] = mapped_column(String(10), default="pt-BR")
