@@ -98,6 +98,8 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         environment="test",
         secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
+        signup_rate_limit="10000/minute",
+        ip_rate_limit="10000/minute",
         db_pool_size=5,
         db_max_overflow=5,
     )

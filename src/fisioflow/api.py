@@ -1,4 +1,8 @@
-"""Router assembly: every module's router, mounted once."""
+"""Router assembly: every module's router, mounted once.
+
+Each module router carries its full prefix (`/api/v1/...`): route templates in logs and
+metrics are then the public paths.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,6 @@ from fisioflow.clinic.endpoints import router as clinic_router
 from fisioflow.health.endpoints import router as health_router
 from fisioflow.user.endpoints import router as user_router
 
-API_PREFIX = "/api/v1"
 
-
-def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
-    for module_router in (auth_router, clinic_router, user_router):
-        router.include_router(module_router)
-    return router
-
-
-def root_routers() -> list[APIRouter]:
-    return [health_router]
+def routers() -> list[APIRouter]:
+    return [health_router, auth_router, clinic_router, user_router]

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fisioflow import __version__
-from fisioflow.api import api_router, root_routers
+from fisioflow.api import routers
 from fisioflow.auth.state import AuthState
 from fisioflow.core.database import DatabaseLocation, create_engine, create_sessionmaker
 from fisioflow.core.errors import add_problem_schema, install_error_handlers
@@ -50,9 +50,8 @@ def create_app(settings: Settings, location: DatabaseLocation) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    for router in root_routers():
+    for router in routers():
         app.include_router(router)
-    app.include_router(api_router())
     app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
     _document_problems(app)
     return app

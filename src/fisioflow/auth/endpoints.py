@@ -19,10 +19,10 @@ from fisioflow.auth.schemas import (
 )
 from fisioflow.auth.state import auth_state
 from fisioflow.clinic import repository as clinic_repository
-from fisioflow.core.deps import AnonymousSession, request_id
+from fisioflow.core.deps import API_V1, AnonymousSession, request_id
 from fisioflow.core.errors import documented
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(prefix=API_V1, tags=["auth"])
 
 
 def client_ip(request: Request) -> str:

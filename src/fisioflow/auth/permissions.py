@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from fisioflow.auth.principal import Principal, Role
-from fisioflow.core.errors import Forbidden
+from fisioflow.core.errors import Forbidden, NotFound
 
 
 class Permission(StrEnum):
@@ -52,6 +52,12 @@ def allowed(role: Role, permission: Permission) -> bool:
     return permission in MATRIX[role]
 
 
-def ensure_allowed(principal: Principal, permission: Permission) -> None:
-    if not allowed(principal.role, permission):
-        raise Forbidden(f"role {principal.role} may not {permission}", code="forbidden")
+def ensure_allowed(
+    principal: Principal, permission: Permission, *, on_object: bool = False
+) -> None:
+    """403 for an action on a collection; 404 for an object, so nothing hints it exists."""
+    if allowed(principal.role, permission):
+        return
+    if on_object:
+        raise NotFound("not found")
+    raise Forbidden(f"role {principal.role} may not {permission}", code="forbidden")

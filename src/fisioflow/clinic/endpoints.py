@@ -12,11 +12,11 @@ from fisioflow.auth.service import issue_tokens
 from fisioflow.auth.state import auth_state
 from fisioflow.clinic import service
 from fisioflow.clinic.schemas import ClinicOut, ClinicUpdate, SignupRequest
-from fisioflow.core.deps import AnonymousSession, request_id
+from fisioflow.core.deps import API_V1, AnonymousSession, request_id
 from fisioflow.core.errors import documented
 from fisioflow.core.ids import new_id
 
-router = APIRouter(tags=["clinic"])
+router = APIRouter(prefix=API_V1, tags=["clinic"])
 
 
 class SignupResponse(BaseModel):

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fisioflow.core.database import Tenancy, transaction
 from fisioflow.core.state import app_state
 
+API_V1 = "/api/v1"
+
 
 def request_id(request: Request) -> str:
     value: str = getattr(request.state, "request_id", "")

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from fisioflow.auth.context import Auth
+from fisioflow.core.deps import API_V1
 from fisioflow.core.errors import documented
 from fisioflow.core.pagination import Page, PageParams, page_params
 from fisioflow.user import service
 from fisioflow.user.schemas import InviteOut, UserCreate, UserOut, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix=f"{API_V1}/users", tags=["users"])
 _404 = documented(401, 403, 404)
 
 

@@ -32,7 +32,7 @@ async def list_users(
 
 
 async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
-    ensure_allowed(principal, Permission.USERS_READ)
+    ensure_allowed(principal, Permission.USERS_READ, on_object=True)
     user = await repository.get(session, principal.tenant_id, user_id)
     if user is None:
         raise NotFound("user not found")
@@ -58,7 +58,7 @@ async def create_user(session: AsyncSession, principal: Principal, body: UserCre
 async def update_user(
     session: AsyncSession, principal: Principal, user_id: uuid.UUID, body: UserUpdate
 ) -> User:
-    ensure_allowed(principal, Permission.USERS_MANAGE)
+    ensure_allowed(principal, Permission.USERS_MANAGE, on_object=True)
     user = await get_user(session, principal, user_id)
     if user.role == Role.PATIENT.value:
         raise Conflict("patient users are managed through their patient record", field="role")
@@ -73,7 +73,7 @@ async def update_user(
 
 
 async def deactivate_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
-    ensure_allowed(principal, Permission.USERS_MANAGE)
+    ensure_allowed(principal, Permission.USERS_MANAGE, on_object=True)
     user = await get_user(session, principal, user_id)
     if user.is_active:
         await _keep_one_admin(session, principal, user)
@@ -86,7 +86,7 @@ async def deactivate_user(session: AsyncSession, principal: Principal, user_id: 
 async def invite_user(
     session: AsyncSession, principal: Principal, user_id: uuid.UUID
 ) -> tuple[str, dt.datetime]:
-    ensure_allowed(principal, Permission.USERS_MANAGE)
+    ensure_allowed(principal, Permission.USERS_MANAGE, on_object=True)
     user = await get_user(session, principal, user_id)
     if not user.is_active:
         raise Conflict("user is deactivated", field="id")

@@ -1,0 +1,148 @@
+"""Clinic A's credentials against clinic B's ids, for every endpoint that takes an id.
+
+The endpoint list comes from the OpenAPI document, so a new endpoint with an id joins
+this suite automatically; it fails until its id parameter has a factory below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.fixtures.identity import Actor, create_clinic, create_user
+
+
+@dataclass
+class Victim:
+    """Clinic B with objects whose ids A will try."""
+
+    admin: Actor
+    ids: dict[str, str]
+    secrets: list[str]
+
+
+IdFactory = Callable[[httpx.AsyncClient, Actor], Awaitable[tuple[str, list[str]]]]
+
+
+async def _user_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    user = await create_user(client, admin, role="practitioner")
+    return str(user.user_id), [user.email]
+
+
+# path parameter name -> how to make one in the victim clinic
+ID_FACTORIES: dict[str, IdFactory] = {"user_id": _user_id}
+# bodies that pass validation, so the handler (not the validator) answers
+VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PATCH", "/api/v1/users/{user_id}"): {"full_name": "Changed By Intruder"},
+}
+_PARAM = re.compile(r"{(\w+)}")
+
+
+def endpoints_with_ids(app: FastAPI) -> list[tuple[str, str, list[str]]]:
+    found = []
+    for path, item in app.openapi()["paths"].items():
+        params = _PARAM.findall(path)
+        if not params:
+            continue
+        for method in item:
+            found.append((method.upper(), path, params))
+    return found
+
+
+def list_endpoints(app: FastAPI) -> list[str]:
+    return [
+        path
+        for path, item in app.openapi()["paths"].items()
+        if "get" in item and not _PARAM.search(path) and path.startswith("/api/")
+    ]
+
+
+async def make_victim(client: httpx.AsyncClient, name: str) -> Victim:
+    admin = await create_clinic(client, name=name)
+    ids: dict[str, str] = {}
+    secrets = [name, admin.email, str(admin.clinic_id)]
+    for param, factory in ID_FACTORIES.items():
+        ids[param], leaked = await factory(client, admin)
+        secrets += [ids[param], *leaked]
+    return Victim(admin=admin, ids=ids, secrets=secrets)
+
+
+async def assert_isolated(
+    app: FastAPI, client: httpx.AsyncClient, intruder: Actor, victim: Victim
+) -> None:
+    for method, path, params in endpoints_with_ids(app):
+        missing = [p for p in params if p not in victim.ids]
+        assert not missing, f"add an ID_FACTORIES entry for {missing} ({method} {path})"
+        url = path.format(**victim.ids)
+        body = VALID_BODIES.get((method, path))
+        response = await client.request(method, url, headers=intruder.headers, json=body)
+        assert response.status_code == 404, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
+        _assert_no_secret(response, victim, f"{method} {path}", sent=url)
+    for path in list_endpoints(app):
+        response = await client.get(path, headers=intruder.headers)
+        _assert_no_secret(response, victim, f"GET {path}")
+    await _assert_victim_untouched(client, victim)
+
+
+def _assert_no_secret(response: httpx.Response, victim: Victim, where: str, sent: str = "") -> None:
+    for secret in victim.secrets:
+        if secret in sent:  # the intruder's own URL is echoed in `instance`; that is no leak
+            continue
+        assert secret not in response.text, f"{where} leaked {secret!r}"
+
+
+async def _assert_victim_untouched(client: httpx.AsyncClient, victim: Victim) -> None:
+    user = await client.get(f"/api/v1/users/{victim.ids['user_id']}", headers=victim.admin.headers)
+    assert user.status_code == 200
+    assert user.json()["is_active"] is True
+    assert user.json()["full_name"] != "Changed By Intruder"
+
+
+class TestEndpointDiscovery:
+    async def test_id_endpoints_are_found(self, app: FastAPI) -> None:
+        paths = {path for _, path, _ in endpoints_with_ids(app)}
+        assert "/api/v1/users/{user_id}" in paths
+        assert "/api/v1/users/{user_id}/deactivate" in paths
+
+
+class TestTenantIsolation:
+    async def test_admin_of_a_cannot_reach_b(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        intruder = await create_clinic(client)
+        victim = await make_victim(client, "Clínica Vítima")
+        await assert_isolated(app, client, intruder, victim)
+
+    @settings(
+        max_examples=8,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        victim_name=st.text(
+            alphabet=st.characters(
+                whitelist_categories=("Lu", "Ll", "Nd"), whitelist_characters=" ãçéõ"
+            ),
+            min_size=6,
+            max_size=40,
+        ).filter(lambda s: s.strip() == s and len(s.strip()) >= 6),
+        intruder_role=st.sampled_from(["admin", "practitioner", "receptionist"]),
+    )
+    async def test_property_any_clinic_any_role(
+        self, app: FastAPI, client: httpx.AsyncClient, victim_name: str, intruder_role: str
+    ) -> None:
+        intruder_admin = await create_clinic(client)
+        intruder = (
+            intruder_admin
+            if intruder_role == "admin"
+            else await create_user(client, intruder_admin, role=intruder_role)
+        )
+        victim = await make_victim(client, victim_name)
+        await assert_isolated(app, client, intruder, victim)
