@@ -30,7 +30,7 @@ lint: install-dev
 	.venv/bin/mypy --strict src
 
 bench: install-dev
-	.venv/bin/python -m benchmarks
+	.venv/bin/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .uv .fisioflow .pytest_cache .mypy_cache .ruff_cache

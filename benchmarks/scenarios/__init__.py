@@ -1,0 +1,17 @@
+"""Registered scenarios, run in this order. Add yours to `SCENARIOS`."""
+
+from __future__ import annotations
+
+from benchmarks.scenario import Scenario
+from benchmarks.scenarios.health import HEALTH_LIVE, HEALTH_READY
+from benchmarks.scenarios.identity import AUTHENTICATED_READ, LOGIN
+
+SCENARIOS: tuple[Scenario, ...] = (HEALTH_LIVE, HEALTH_READY, LOGIN, AUTHENTICATED_READ)
+
+
+def by_name(name: str) -> Scenario:
+    for scenario in SCENARIOS:
+        if scenario.name == name:
+            return scenario
+    known = ", ".join(s.name for s in SCENARIOS)
+    raise KeyError(f"unknown scenario {name!r}; known: {known}")
