@@ -73,7 +73,18 @@ def template_db(embedded_pg: EmbeddedPostgres) -> str:
                 conn.execute(
                     sql.SQL("alter database {} is_template true").format(sql.Identifier(name))
                 )
+                _drop_stale_templates(conn, keep=name)
     return name
+
+
+def _drop_stale_templates(conn: psycopg.Connection[tuple[object, ...]], *, keep: str) -> None:
+    stale = conn.execute(
+        "select datname from pg_database where datname like 'fisioflow_tpl_%%' and datname <> %s",
+        [keep],
+    ).fetchall()
+    for (old,) in stale:
+        conn.execute(sql.SQL("alter database {} is_template false").format(sql.Identifier(old)))
+        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(old)))
 
 
 @pytest.fixture

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
-
-class StrictModel(BaseModel):
-    """Input models reject unknown fields and overlong strings."""
-
-    model_config = ConfigDict(extra="forbid")
+from fisioflow.core.schemas import StrictModel
 
 
 class LoginRequest(StrictModel):

@@ -9,7 +9,7 @@ import zoneinfo
 from pydantic import BaseModel, EmailStr, Field, field_validator
 from validate_docbr import CNPJ
 
-from fisioflow.auth.schemas import StrictModel
+from fisioflow.core.schemas import StrictModel
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 LOCALES = ("pt-BR", "en")

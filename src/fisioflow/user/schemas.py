@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
-from fisioflow.auth.schemas import StrictModel
+from fisioflow.core.schemas import StrictModel
 
 StaffRole = Literal["admin", "practitioner", "receptionist"]
 
