@@ -49,7 +49,7 @@ class ClinicIn(StrictModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not _SLUG.match(value):
-            raise ValueError("slug: lowercase letters, digits and hyphens, 3 to 63 characters")
+            raise ValueError("use lowercase letters, digits and hyphens (3 to 63 characters)")
         return value
 
     _cnpj = field_validator("cnpj")(_valid_cnpj)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import psycopg
+from rich.console import Console
+
+from fisioflow.core.bootstrap import libpq_dsn
+from fisioflow.core.database import DatabaseLocation
+from fisioflow.demo.loader import DEMO_ADMIN, DEMO_PASSWORD, DEMO_SLUG, load_demo
+from fisioflow.settings import Settings
+
+
+class TestDemo:
+    def test_loads_once_and_is_idempotent(
+        self, settings: Settings, database: DatabaseLocation
+    ) -> None:
+        console = Console(quiet=True)
+        assert load_demo(settings, database, console=console) is True
+        assert load_demo(settings, database, console=console) is False
+        assert database.superuser_url is not None
+        dsn = libpq_dsn(database.superuser_url.set(database=database.owner_url.database))
+        with psycopg.connect(dsn) as conn:
+            roles = conn.execute(
+                "select u.role, count(*) from user_account u join clinic c on c.id = u.tenant_id "
+                "where c.slug = %s group by u.role order by u.role",
+                [DEMO_SLUG],
+            ).fetchall()
+        assert roles == [("admin", 1), ("practitioner", 3), ("receptionist", 1)]
+
+    async def test_demo_admin_can_log_in(
+        self, settings: Settings, database: DatabaseLocation
+    ) -> None:
+        import asyncio
+
+        import httpx
+
+        from fisioflow.app import create_app
+
+        await asyncio.to_thread(load_demo, settings, database, console=Console(quiet=True))
+        app = create_app(settings, database)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                response = await http.post(
+                    "/api/v1/auth/login",
+                    json={"clinic_slug": DEMO_SLUG, "email": DEMO_ADMIN, "password": DEMO_PASSWORD},
+                )
+        assert response.status_code == 200
