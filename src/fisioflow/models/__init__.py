@@ -2,6 +2,18 @@
 
 from fisioflow.models.base import Base
 from fisioflow.models.clinic import Clinic
+from fisioflow.models.patient import PATIENT_STATUSES, Patient
+from fisioflow.models.practitioner import Practitioner
 from fisioflow.models.user import ROLES, OneTimeToken, RefreshToken, User
 
-__all__ = ["ROLES", "Base", "Clinic", "OneTimeToken", "RefreshToken", "User"]
+__all__ = [
+    "PATIENT_STATUSES",
+    "ROLES",
+    "Base",
+    "Clinic",
+    "OneTimeToken",
+    "Patient",
+    "Practitioner",
+    "RefreshToken",
+    "User",
+]

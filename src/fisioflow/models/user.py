@@ -20,6 +20,10 @@ class User(TenantScoped, Base):
         UniqueConstraint("tenant_id", "email"),
         CheckConstraint(f"role in {ROLES!r}", name="role"),
         ForeignKeyConstraint(["tenant_id"], ["clinic.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["tenant_id", "patient_id"], ["patient.tenant_id", "patient.id"], use_alter=True
+        ),
+        UniqueConstraint("tenant_id", "patient_id"),
     )
 
     email: Mapped[str] = mapped_column(CITEXT)
@@ -29,6 +33,7 @@ class User(TenantScoped, Base):
     is_active: Mapped[bool] = mapped_column(default=True, server_default="true")
     password_changed_at: Mapped[dt.datetime | None]
     last_login_at: Mapped[dt.datetime | None]
+    patient_id: Mapped[uuid.UUID | None]
 
 
 class RefreshToken(TenantScoped, Base):
