@@ -30,6 +30,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--max-requests", type=int, default=2_000_000, help="hard cap per measured run"
     )
     parser.add_argument("--timeout", type=float, default=5.0, help="per-request timeout (s)")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="before each scenario, wait up to S seconds for other work to drop under 10%% CPU",
+    )
     parser.add_argument("--load-generator", choices=("auto", "wrk", "builtin"), default="auto")
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md")
     parser.add_argument("--list", action="store_true", help="list scenarios and exit")
@@ -57,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         max_requests=args.max_requests,
         timeout_s=args.timeout,
+        quiet_wait_s=args.quiet_wait,
     )
     started = dt.datetime.now(dt.UTC)
     busy_before = machine_busy_percent()

@@ -159,3 +159,12 @@ def machine_busy_percent(over_s: float = 1.0) -> float | None:
     except (OSError, ValueError):
         return None
     return 100 * busy / ((time.monotonic() - start) * (os.cpu_count() or 1))
+
+
+def wait_until_quiet(*, max_wait_s: float, threshold: float = 10.0) -> float | None:
+    """Wait (at most `max_wait_s`) until other work uses under `threshold`% of the cores."""
+    deadline = time.monotonic() + max_wait_s
+    busy = machine_busy_percent(1.0)
+    while busy is not None and busy >= threshold and time.monotonic() < deadline:
+        busy = machine_busy_percent(1.0)
+    return busy

@@ -68,7 +68,7 @@ def render(outcomes: Sequence[Outcome], info: RunInfo) -> str:
         f"| Server | `fisioflow serve` + embedded PostgreSQL in benchmarks/.data/, {env} |",
         f"| Per scenario | {opts.warmup_s:g} s warmup (discarded), then {opts.duration_s:g} s "
         f"measured; at most {opts.max_requests:,} requests, {opts.timeout_s:g} s request "
-        "timeout |",
+        f"timeout; waited up to {opts.quiet_wait_s:g} s for a quiet machine first |",
         f"| Machine busy before start | {_busy(info.busy_before)} |",
         "",
         f"The server, its PostgreSQL and the load generator share the same {cores} cores, so "
@@ -161,6 +161,11 @@ def _notes(outcome: Outcome) -> list[str]:
         notes.append(f"- {name}: {outcome.status}: {outcome.note}")
     if outcome.result is not None and outcome.result.errors:
         notes.append(f"- {name}: errors: {outcome.result.error_detail}")
+    if outcome.usage is not None and outcome.usage.other >= 10:
+        notes.append(
+            f"- {name}: other processes used {outcome.usage.other:.0f}% of the cores during "
+            "the run, so its figures are pessimistic; rerun on a quiet machine."
+        )
     target = outcome.scenario.target
     if target is not None and target.source:
         notes.append(f"- {name}: target from {target.source}.")

@@ -25,6 +25,7 @@ class RunOptions:
     concurrency: int | None = None
     max_requests: int = 2_000_000
     timeout_s: float = 5.0
+    quiet_wait_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,10 @@ def run_one(
         max_requests=options.max_requests,
         timeout_s=options.timeout_s,
     )
+    if options.quiet_wait_s > 0:
+        busy = cpu.wait_until_quiet(max_wait_s=options.quiet_wait_s)
+        if busy is not None and busy >= 10:
+            log(f"[{scenario.name}] machine still {busy:.0f}% busy; measuring anyway")
     try:
         if options.warmup_s > 0:
             log(f"[{scenario.name}] warmup {options.warmup_s:g} s")
