@@ -11,8 +11,17 @@ from fastapi import APIRouter
 from fisioflow.auth.endpoints import router as auth_router
 from fisioflow.clinic.endpoints import router as clinic_router
 from fisioflow.health.endpoints import router as health_router
+from fisioflow.patient.endpoints import router as patient_router
+from fisioflow.practitioner.endpoints import router as practitioner_router
 from fisioflow.user.endpoints import router as user_router
 
 
 def routers() -> list[APIRouter]:
-    return [health_router, auth_router, clinic_router, user_router]
+    return [
+        health_router,
+        auth_router,
+        clinic_router,
+        user_router,
+        practitioner_router,
+        patient_router,
+    ]

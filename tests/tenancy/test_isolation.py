@@ -7,6 +7,7 @@ this suite automatically; it fails until its id parameter has a factory below.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ import httpx
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from validate_docbr import CPF
 
 from tests.fixtures.identity import Actor, create_clinic, create_user
 
@@ -36,12 +38,47 @@ async def _user_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[s
     return str(user.user_id), [user.email]
 
 
+async def _practitioner_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    number = str(uuid.uuid4().int)[:8]
+    created = await client.post(
+        "/api/v1/practitioners",
+        json={
+            "full_name": "Dra. Vítima Fisio",
+            "council": "CREFITO",
+            "council_number": number,
+            "council_state": "SP",
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], ["Dra. Vítima Fisio", number]
+
+
+async def _patient_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    cpf = CPF().generate()
+    created = await client.post(
+        "/api/v1/patients",
+        json={"full_name": "Paciente Vítima Secreta", "cpf": cpf, "phone": "(11) 98765-4321"},
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], ["Paciente Vítima Secreta", cpf]
+
+
 # path parameter name -> how to make one in the victim clinic
-ID_FACTORIES: dict[str, IdFactory] = {"user_id": _user_id}
+ID_FACTORIES: dict[str, IdFactory] = {
+    "user_id": _user_id,
+    "practitioner_id": _practitioner_id,
+    "patient_id": _patient_id,
+}
 # bodies that pass validation, so the handler (not the validator) answers
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/users/{user_id}"): {"full_name": "Changed By Intruder"},
+    ("PATCH", "/api/v1/practitioners/{practitioner_id}"): {"full_name": "Changed By Intruder"},
+    ("PATCH", "/api/v1/patients/{patient_id}"): {"full_name": "Changed By Intruder"},
 }
+# every request also carries these, so a missing precondition is not what answers
+HEADERS = {"If-Match": '"1"'}
 _PARAM = re.compile(r"{(\w+)}")
 
 
@@ -82,7 +119,8 @@ async def assert_isolated(
         assert not missing, f"add an ID_FACTORIES entry for {missing} ({method} {path})"
         url = path.format(**victim.ids)
         body = VALID_BODIES.get((method, path))
-        response = await client.request(method, url, headers=intruder.headers, json=body)
+        headers = {**intruder.headers, **HEADERS}
+        response = await client.request(method, url, headers=headers, json=body)
         assert response.status_code == 404, (
             f"{method} {path}: {response.status_code} {response.text}"
         )
@@ -105,6 +143,12 @@ async def _assert_victim_untouched(client: httpx.AsyncClient, victim: Victim) ->
     assert user.status_code == 200
     assert user.json()["is_active"] is True
     assert user.json()["full_name"] != "Changed By Intruder"
+    patient = await client.get(
+        f"/api/v1/patients/{victim.ids['patient_id']}", headers=victim.admin.headers
+    )
+    assert patient.status_code == 200
+    assert patient.json()["archived_at"] is None
+    assert patient.json()["version"] == 1
 
 
 class TestEndpointDiscovery:

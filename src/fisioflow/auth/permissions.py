@@ -17,6 +17,8 @@ class Permission(StrEnum):
     CLINIC_MANAGE = "clinic:manage"
     USERS_READ = "users:read"
     USERS_MANAGE = "users:manage"
+    PRACTITIONERS_READ = "practitioners:read"
+    PRACTITIONERS_MANAGE = "practitioners:manage"
     PATIENTS_READ = "patients:read"
     PATIENTS_WRITE = "patients:write"
     RECORDS_READ = "records:read"
@@ -28,6 +30,7 @@ class Permission(StrEnum):
 
 _STAFF_COMMON = {
     Permission.CLINIC_READ,
+    Permission.PRACTITIONERS_READ,
     Permission.PATIENTS_READ,
     Permission.AGENDA_READ,
     Permission.AGENDA_WRITE,

@@ -253,6 +253,7 @@ _DESCRIPTIONS = {
     404: "Not found (or not visible to this clinic or user)",
     409: "Conflicts with existing data",
     412: "Stale If-Match version",
+    428: "If-Match is required",
     422: "Invalid input; `errors` names each field",
     429: "Too many attempts; see Retry-After",
 }

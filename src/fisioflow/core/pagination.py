@@ -25,19 +25,23 @@ class Page(BaseModel, Generic[T]):
 class PageParams(BaseModel):
     limit: int
     after: uuid.UUID | None
+    score: float | None = None  # ranked lists: keyset on (score desc, id)
 
 
-def encode_cursor(last_id: uuid.UUID) -> str:
-    raw = json.dumps({"after": str(last_id)}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(last_id: uuid.UUID, score: float | None = None) -> str:
+    data: dict[str, object] = {"after": str(last_id)}
+    if score is not None:
+        data["score"] = score
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> uuid.UUID:
+def decode_cursor(cursor: str) -> tuple[uuid.UUID, float | None]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded))
-        return uuid.UUID(data["after"])
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        score = data.get("score")
+        return uuid.UUID(data["after"]), None if score is None else float(score)
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise InvalidInput("invalid cursor", field="cursor") from exc
 
 
@@ -45,12 +49,16 @@ def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> PageParams:
-    return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
+    if cursor is None:
+        return PageParams(limit=limit, after=None)
+    after, score = decode_cursor(cursor)
+    return PageParams(limit=limit, after=after, score=score)
 
 
-def build_page(rows: list[T], *, limit: int, last_id: uuid.UUID | None) -> Page[T]:
+def build_page(
+    rows: list[T], *, limit: int, last_id: uuid.UUID | None, last_score: float | None = None
+) -> Page[T]:
     """`rows` holds up to limit + 1 items; the extra one only says there is more."""
     has_more = len(rows) > limit
-    return Page(
-        items=rows[:limit], next_cursor=encode_cursor(last_id) if has_more and last_id else None
-    )
+    cursor = encode_cursor(last_id, last_score) if has_more and last_id else None
+    return Page(items=rows[:limit], next_cursor=cursor)

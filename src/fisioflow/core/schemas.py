@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 
 class StrictModel(BaseModel):
@@ -17,3 +18,16 @@ class StrictModel(BaseModel):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("must not contain NUL characters")
         return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_as(model: type[M], data: dict[str, Any]) -> M:
+    """Validate inside a service (e.g. a PATCH merged with the stored row) and answer
+    exactly like request validation: 422 naming every field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from exc

@@ -1,0 +1,166 @@
+"""SQL of the patient registry, including the ranked search."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    String,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fisioflow.auth.principal import TenantId
+from fisioflow.models import Patient
+
+# Names: trigram word similarity on unaccented lower-case text (GIN index
+# ix_patient_name_trgm); 0.35 lets one or two typos through in a short name.
+WORD_SIMILARITY = 0.35
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    practitioner_id: uuid.UUID | None = None
+    include_archived: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the search text turned out to be; at most one of each is set."""
+
+    name: str | None = None
+    cpf: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+def _normalized(column: Any) -> ColumnElement[str]:
+    return func.f_unaccent(func.lower(column))
+
+
+def _filtered(
+    statement: Select[Patient, float], tenant: TenantId, filters: Filters
+) -> Select[Patient, float]:
+    statement = statement.where(Patient.tenant_id == tenant)
+    if filters.status is not None:
+        statement = statement.where(Patient.status == filters.status)
+    if filters.practitioner_id is not None:
+        statement = statement.where(Patient.practitioner_id == filters.practitioner_id)
+    if not filters.include_archived:
+        statement = statement.where(Patient.archived_at.is_(None))
+    return statement
+
+
+async def search(
+    session: AsyncSession,
+    tenant: TenantId,
+    query: Query,
+    filters: Filters,
+    *,
+    limit: int,
+    after: uuid.UUID | None,
+    after_score: float | None,
+) -> list[tuple[Patient, float]]:
+    score = _score(query)
+    statement = _filtered(select(Patient, score.label("score")), tenant, filters)
+    statement = statement.where(_matches(query))
+    if after is not None:
+        statement = statement.where(
+            or_(
+                score < (after_score or 0.0),
+                and_(score == (after_score or 0.0), Patient.id > after),
+            )
+        )
+    statement = statement.order_by(score.desc(), Patient.id).limit(limit + 1)
+    if query.name is not None:
+        await session.execute(
+            text("select set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+            {"t": str(WORD_SIMILARITY)},
+        )
+    return [(row[0], float(row[1])) for row in await session.execute(statement)]
+
+
+def _score(query: Query) -> ColumnElement[float]:
+    if query.name is None:
+        return literal(1.0, Float())
+    q = _normalized(literal(query.name, String()))
+    return func.greatest(
+        func.word_similarity(q, _normalized(Patient.full_name)),
+        func.coalesce(func.word_similarity(q, _normalized(Patient.social_name)), 0.0),
+    )
+
+
+def _matches(query: Query) -> ColumnElement[bool]:
+    if query.name is not None:
+        q = _normalized(literal(query.name, String()))
+        return or_(
+            _normalized(Patient.full_name).op("%>")(q),
+            _normalized(Patient.social_name).op("%>")(q),
+        )
+    alternatives: list[ColumnElement[bool]] = []
+    if query.cpf is not None:
+        alternatives.append(Patient.cpf == query.cpf)
+    if query.phone is not None:
+        alternatives.append(Patient.phone == query.phone)
+    if query.email is not None:
+        alternatives.append(func.lower(Patient.email) == query.email.lower())
+    return or_(*alternatives) if alternatives else true()
+
+
+async def get(session: AsyncSession, tenant: TenantId, patient_id: uuid.UUID) -> Patient | None:
+    return await session.scalar(
+        select(Patient).where(Patient.tenant_id == tenant, Patient.id == patient_id)
+    )
+
+
+async def by_cpf(session: AsyncSession, tenant: TenantId, cpf: str) -> uuid.UUID | None:
+    return await session.scalar(
+        select(Patient.id).where(Patient.tenant_id == tenant, Patient.cpf == cpf)
+    )
+
+
+async def near_duplicates(
+    session: AsyncSession, tenant: TenantId, *, full_name: str, birth_on: dt.date
+) -> list[uuid.UUID]:
+    q = _normalized(literal(full_name, String()))
+    rows = await session.scalars(
+        select(Patient.id)
+        .where(
+            Patient.tenant_id == tenant,
+            Patient.birth_on == birth_on,
+            func.similarity(q, _normalized(Patient.full_name)) >= 0.6,
+        )
+        .limit(5)
+    )
+    return list(rows)
+
+
+async def bump_version(
+    session: AsyncSession,
+    tenant: TenantId,
+    patient_id: uuid.UUID,
+    expected: int,
+    values: dict[str, object],
+) -> bool:
+    """Compare-and-set on `version`: exactly one of two concurrent writers wins."""
+    result = await session.execute(
+        update(Patient)
+        .where(Patient.tenant_id == tenant, Patient.id == patient_id, Patient.version == expected)
+        .values(**values, version=expected + 1, updated_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
