@@ -6,7 +6,15 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fisioflow.core import br
 from fisioflow.core.schemas import StrictModel
@@ -65,6 +73,8 @@ class Guardian(StrictModel):
 class PatientIn(StrictModel):
     """A whole patient; PATCH merges its changes into the stored row and validates this."""
 
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
     full_name: str = Field(min_length=2, max_length=200)
     social_name: str | None = Field(default=None, max_length=200)
     cpf: str | None = Field(default=None, max_length=14)
@@ -108,10 +118,16 @@ class PatientIn(StrictModel):
             raise ValueError("timestamp needs a time zone offset")
         return value
 
-    @model_validator(mode="after")
-    def _minor_needs_guardian(self) -> PatientIn:
-        if self.birth_on is not None and self.guardian is None and _age(self.birth_on) < 18:
+    @field_validator("guardian")
+    @classmethod
+    def _minor_needs_guardian(cls, value: Guardian | None, info: ValidationInfo) -> Guardian | None:
+        birth_on = info.data.get("birth_on")
+        if value is None and birth_on is not None and _age(birth_on) < 18:
             raise ValueError("guardian is required for patients under 18")
+        return value
+
+    @model_validator(mode="after")
+    def _consent_time(self) -> PatientIn:
         if self.consent_version and self.consent_at is None:
             self.consent_at = dt.datetime.now(dt.UTC)
         return self
