@@ -193,7 +193,12 @@ class TestRefresh:
 
     @pytest.mark.parametrize(
         "token",
-        ["garbage", "ffr_nothex_abc", "ffr_01a20d8462707d6aaec35d460e2c8a7f_unknownsecret", "ffi_x_y"],
+        [
+            "garbage",
+            "ffr_nothex_abc",
+            "ffr_01a20d8462707d6aaec35d460e2c8a7f_unknownsecret",
+            "ffi_x_y",
+        ],
     )
     async def test_malformed_or_unknown_refresh_token(
         self, client: httpx.AsyncClient, token: str
