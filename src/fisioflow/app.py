@@ -12,13 +12,31 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from fisioflow import __version__
 from fisioflow.api import routers
 from fisioflow.auth.state import AuthState
-from fisioflow.core.database import DatabaseLocation, create_engine, create_sessionmaker
+from fisioflow.core.database import (
+    DatabaseLocation,
+    create_engine,
+    create_sessionmaker,
+    locate,
+)
+from fisioflow.core.embedded import EmbeddedPostgres
 from fisioflow.core.errors import add_problem_schema, install_error_handlers
+from fisioflow.core.logging import configure_logging
 from fisioflow.core.metrics import Metrics
 from fisioflow.core.middleware import RequestContextMiddleware
 from fisioflow.core.migrations import SchemaBehindError, current_revisions, head_revisions
 from fisioflow.core.state import AppState
-from fisioflow.settings import Settings
+from fisioflow.settings import Settings, get_settings
+
+APP_FACTORY = "fisioflow.app:app_from_environment"
+
+
+def app_from_environment() -> FastAPI:
+    """For multi-worker serving: each worker process locates the database itself (the
+    parent process keeps the embedded server running)."""
+    settings = get_settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    embedded = EmbeddedPostgres(settings.data_dir) if settings.embedded else None
+    return create_app(settings, locate(settings, embedded))
 
 
 def create_app(settings: Settings, location: DatabaseLocation) -> FastAPI:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn, TypeVar
+from types import FrameType
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 
 from fisioflow import __version__
@@ -27,6 +30,8 @@ from fisioflow.settings import Settings, get_settings
 app = typer.Typer(name="fisioflow", help="FisioFlow clinic platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database utilities.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+clinic_app = typer.Typer(help="Clinics (tenants).", no_args_is_help=True)
+app.add_typer(clinic_app, name="clinic")
 console = Console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
@@ -59,11 +64,25 @@ def clear_errors() -> Iterator[None]:
         fail(str(exc))
 
 
+def _describe(exc: ValidationError) -> str:
+    """One line: each bad setting by its environment variable and what is wrong with it."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        field = Settings.model_fields.get(name)
+        alias = field.validation_alias if field is not None else None
+        variable = alias if isinstance(alias, str) else f"FISIOFLOW_{name.upper()}"
+        problems.append(f"{variable}: {error['msg']}")
+    return "; ".join(problems)
+
+
 def _settings() -> Settings:
     try:
         settings = get_settings()
+    except ValidationError as exc:
+        fail(f"invalid configuration: {_describe(exc)}")
     except ValueError as exc:
-        fail(f"invalid configuration: {exc}")
+        fail(f"invalid configuration: {' '.join(str(exc).split())}")
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     return settings
 
@@ -111,6 +130,33 @@ def demo() -> None:
         _load_demo(settings, location, announce=True)
 
 
+@clinic_app.command("create")
+def clinic_create(
+    name: Annotated[str, typer.Option(help="Clinic name.")],
+    slug: Annotated[str, typer.Option(help="Login slug: lowercase letters, digits and -.")],
+    admin_email: Annotated[str, typer.Option(help="First admin's email.")],
+    admin_name: Annotated[str, typer.Option(help="First admin's full name.")],
+    admin_password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ],
+    cnpj: Annotated[str | None, typer.Option(help="CNPJ (optional).")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "America/Sao_Paulo",
+) -> None:
+    """Create a clinic with its first admin user."""
+    from fisioflow.clinic.commands import create_from_cli
+
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        ensure_current(location)
+        clinic_id = create_from_cli(
+            settings,
+            location,
+            clinic={"name": name, "slug": slug, "cnpj": cnpj, "timezone": timezone},
+            admin={"full_name": admin_name, "email": admin_email, "password": admin_password},
+        )
+    console.print(f"[green]created clinic[/] {slug} ({clinic_id})")
+
+
 @db_app.command("shell")
 def db_shell() -> None:
     """Open psql on the current database (as the owner role)."""
@@ -139,21 +185,43 @@ def _load_demo(settings: Settings, location: DatabaseLocation, *, announce: bool
 def _serve(
     settings: Settings, location: DatabaseLocation, *, host: str | None, port: int | None
 ) -> None:
-    from fisioflow.app import create_app
+    from fisioflow.app import APP_FACTORY, create_app
 
     host = host or settings.host
     port = port or settings.port
     _check_port_free(host, port)
     console.print(f"FisioFlow {__version__} on [bold]http://{host}:{port}[/] (docs at /docs)")
-    uvicorn.run(
-        create_app(settings, location),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=settings.shutdown_timeout_s,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+        "server_header": False,
+    }
+    with _stop_signals_exit_cleanly():
+        if settings.workers > 1:
+            # Worker processes build their own app from the same environment.
+            uvicorn.run(APP_FACTORY, factory=True, workers=settings.workers, **options)
+        else:
+            uvicorn.Server(uvicorn.Config(create_app(settings, location), **options)).run()
+
+
+@contextmanager
+def _stop_signals_exit_cleanly() -> Iterator[None]:
+    """After a graceful shutdown uvicorn re-raises the signal that stopped it; with the
+    default handlers that kills the process before the embedded PostgreSQL is released.
+    Here that signal ends the command normally (exit 0) and the cleanup runs."""
+    previous = {sig: signal.signal(sig, _exit_zero) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _exit_zero(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=1, ge=1, le=64, description="API worker processes.")
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

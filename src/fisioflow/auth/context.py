@@ -18,6 +18,7 @@ from fisioflow.core.database import transaction
 from fisioflow.core.deps import request_id
 from fisioflow.core.errors import Unauthorized
 from fisioflow.core.state import app_state
+from fisioflow.models import User
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
 
@@ -26,6 +27,7 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/au
 class Context:
     principal: Principal
     session: AsyncSession
+    user: User
 
 
 async def auth_context(
@@ -40,9 +42,10 @@ async def auth_context(
     tenancy = tenancy_for(principal, request_id=request_id(request))
     async with transaction(app_state(request).sessionmaker, tenancy) as session:
         # Deactivation and role changes take effect at once, not when the token expires.
-        if not await repository.user_is_current(session, principal):
+        user = await repository.current_user(session, principal)
+        if user is None:
             raise Unauthorized("session is no longer valid; log in again", code="invalid_token")
-        yield Context(principal=principal, session=session)
+        yield Context(principal=principal, session=session, user=user)
 
 
 # scope="function": commit before the response is sent (see core/deps.py).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from fisioflow.auth import repository as auth_repository
 from fisioflow.auth import service
 from fisioflow.auth.context import Auth
 from fisioflow.auth.schemas import (
@@ -70,13 +69,10 @@ async def accept_invite(
 
 @router.get("/me", responses=documented(401))
 async def me(ctx: Auth) -> MeResponse:
-    principal = ctx.principal
-    user = await auth_repository.user_by_id(ctx.session, principal.tenant_id, principal.user_id)
-    clinic = await clinic_repository.get(ctx.session, principal.tenant_id)
-    assert user is not None
+    clinic = await clinic_repository.get(ctx.session, ctx.principal.tenant_id)
     assert clinic is not None
     return MeResponse(
-        user=MeUser.model_validate(user, from_attributes=True),
+        user=MeUser.model_validate(ctx.user, from_attributes=True),
         clinic=MeClinic.model_validate(clinic, from_attributes=True),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import lru_cache
 from importlib.resources import files
 
@@ -49,3 +50,12 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _HASHER.check_needs_rehash(password_hash)
+
+
+async def hash_password_async(password: str) -> str:
+    """argon2 takes ~20 ms of CPU: off the event loop, so other requests keep flowing."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, password_hash, password)

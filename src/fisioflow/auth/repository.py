@@ -28,14 +28,12 @@ async def user_by_id(session: AsyncSession, tenant: TenantId, user_id: uuid.UUID
     return await session.scalar(select(User).where(User.tenant_id == tenant, User.id == user_id))
 
 
-async def user_is_current(session: AsyncSession, principal: Principal) -> bool:
-    row = await session.execute(
-        select(User.is_active, User.role).where(
-            User.tenant_id == principal.tenant_id, User.id == principal.user_id
-        )
-    )
-    found = row.one_or_none()
-    return found is not None and found.is_active and found.role == principal.role.value
+async def current_user(session: AsyncSession, principal: Principal) -> User | None:
+    """The principal's user row if it is still active with the same role."""
+    user = await user_by_id(session, principal.tenant_id, principal.user_id)
+    if user is None or not user.is_active or user.role != principal.role.value:
+        return None
+    return user
 
 
 async def add_refresh_token(

@@ -52,14 +52,14 @@ async def login(
     account_key = (slug.lower(), email.lower())
     limits.check(limits.login_failures, "login-account", *account_key)
     user = await _find_login_user(session, slug=slug, email=email)
-    ok = passwords.verify_password(user.password_hash if user else None, password)
+    ok = await passwords.verify_password_async(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         limits.hit(limits.login_failures, "login-account", *account_key)
         raise Unauthorized(_BAD_CREDENTIALS, code="invalid_credentials")
     principal = principal_of(user)
     await enter_tenant(session, principal, request_id=request_id)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+        user.password_hash = await passwords.hash_password_async(password)
     user.last_login_at = _now()
     return await issue_tokens(session, auth, principal, family_id=new_id())
 
@@ -126,15 +126,15 @@ async def change_password(
 ) -> None:
     user = await repository.user_by_id(session, principal.tenant_id, principal.user_id)
     assert user is not None  # auth_context verified it exists
-    if not passwords.verify_password(user.password_hash, current):
+    if not await passwords.verify_password_async(user.password_hash, current):
         raise Unauthorized("current password is wrong", code="invalid_credentials")
     passwords.check_policy(new, field="new_password", email=user.email)
-    _set_password(user, new)
+    await _set_password(user, new)
     await repository.revoke_user_tokens(session, principal.tenant_id, principal.user_id)
 
 
-def _set_password(user: User, password: str) -> None:
-    user.password_hash = passwords.hash_password(password)
+async def _set_password(user: User, password: str) -> None:
+    user.password_hash = await passwords.hash_password_async(password)
     user.password_changed_at = _now()
 
 
@@ -171,7 +171,7 @@ async def accept_invite(
         raise Unauthorized("invitation is invalid, used or expired", code="invalid_token")
     passwords.check_policy(password, email=user.email)
     row.used_at = _now()
-    _set_password(user, password)
+    await _set_password(user, password)
     principal = principal_of(user)
     await enter_tenant(session, principal, request_id=request_id)
     return await issue_tokens(session, auth, principal, family_id=new_id())

@@ -43,7 +43,7 @@ async def create_clinic(
         email=str(admin_in.email),
         full_name=admin_in.full_name,
         role=Role.ADMIN.value,
-        password_hash=passwords.hash_password(admin_in.password),
+        password_hash=await passwords.hash_password_async(admin_in.password),
     )
     session.add(admin)
     await session.flush()

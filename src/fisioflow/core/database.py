@@ -74,7 +74,10 @@ def create_engine(url: URL, settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per request. A connection broken by a
+        # database restart fails one request (503, nothing acknowledged) and the pool
+        # replaces it.
+        pool_recycle=1800,
         connect_args={
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
             "application_name": "fisioflow",
