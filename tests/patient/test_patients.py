@@ -329,15 +329,48 @@ class TestWhoSeesWhom:
         listed = await client.get("/api/v1/patients", headers=receptionist.headers)
         assert [p["id"] for p in listed.json()["items"]] == [created["id"]]
 
-    async def test_patient_role_gets_404(self, client: httpx.AsyncClient, database: object) -> None:
-        from tests.fixtures.identity import create_patient_user
+    async def test_patient_invited_through_record_sees_only_self(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        admin = await create_clinic(client)
+        me = await create_patient(
+            client, admin, full_name="Paula Paciente", email="paula@example.com"
+        )
+        other = await create_patient(client, admin, full_name="Outra Pessoa")
+        invite = await client.post(f"/api/v1/patients/{me['id']}/invite", headers=admin.headers)
+        assert invite.status_code == 201
+        accepted = await client.post(
+            "/api/v1/auth/accept-invite",
+            json={"token": invite.json()["token"], "password": "uma senha bem longa"},
+        )
+        assert accepted.status_code == 200
+        headers = {"Authorization": f"Bearer {accepted.json()['access_token']}"}
+        whoami = (await client.get("/api/v1/me", headers=headers)).json()
+        assert whoami["user"]["role"] == "patient"
+        assert (
+            await client.get(f"/api/v1/patients/{me['id']}", headers=headers)
+        ).status_code == 200
+        assert (
+            await client.get(f"/api/v1/patients/{other['id']}", headers=headers)
+        ).status_code == 404
+        assert (await client.get("/api/v1/patients", headers=headers)).status_code == 403
+        patch = await client.patch(
+            f"/api/v1/patients/{me['id']}",
+            json={"notes": "x"},
+            headers={**headers, "If-Match": '"1"'},
+        )
+        assert patch.status_code == 404
+        # a second invitation reuses the same portal account
+        again = await client.post(f"/api/v1/patients/{me['id']}/invite", headers=admin.headers)
+        assert again.status_code == 201
+        users = (await client.get("/api/v1/users", headers=admin.headers)).json()["items"]
+        assert [u["role"] for u in users].count("patient") == 1
 
+    async def test_invite_needs_email(self, client: httpx.AsyncClient) -> None:
         admin = await create_clinic(client)
         patient = await create_patient(client, admin)
-        patient_user = await create_patient_user(client, database.app_url, admin)  # type: ignore[attr-defined]
-        assert (
-            await client.get(f"/api/v1/patients/{patient['id']}", headers=patient_user.headers)
-        ).status_code == 404
-        assert (
-            await client.get("/api/v1/patients", headers=patient_user.headers)
-        ).status_code == 403
+        response = await client.post(
+            f"/api/v1/patients/{patient['id']}/invite", headers=admin.headers
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "email"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +29,10 @@ def _now() -> dt.datetime:
 
 def principal_of(user: User) -> Principal:
     return Principal(
-        tenant_id=trusted_tenant(user.tenant_id), user_id=user.id, role=Role(user.role)
+        tenant_id=trusted_tenant(user.tenant_id),
+        user_id=user.id,
+        role=Role(user.role),
+        patient_id=user.patient_id,
     )
 
 
@@ -138,9 +142,16 @@ async def _set_password(user: User, password: str) -> None:
     user.password_changed_at = _now()
 
 
+@dataclass(frozen=True)
+class Invitation:
+    user_id: uuid.UUID
+    token: str
+    expires_at: dt.datetime
+
+
 async def create_invite(
     session: AsyncSession, *, tenant: TenantId, user_id: uuid.UUID, created_by: uuid.UUID
-) -> tuple[str, dt.datetime]:
+) -> Invitation:
     token = new_opaque_token("i", tenant)
     expires_at = _now() + dt.timedelta(days=INVITE_DAYS)
     await repository.add_one_time_token(
@@ -154,7 +165,7 @@ async def create_invite(
             created_by=created_by,
         ),
     )
-    return token.value, expires_at
+    return Invitation(user_id=user_id, token=token.value, expires_at=expires_at)
 
 
 async def accept_invite(

@@ -21,6 +21,7 @@ from fisioflow.patient.schemas import (
     PatientUpdate,
     Status,
 )
+from fisioflow.user.schemas import InviteOut
 
 router = APIRouter(prefix=f"{API_V1}/patients", tags=["patients"])
 
@@ -78,3 +79,14 @@ async def archive_patient(patient_id: uuid.UUID, ctx: Auth, response: Response) 
     patient = await service.archive_patient(ctx.session, ctx.principal, patient_id)
     _etag(response, patient.version)
     return service.out(patient)
+
+
+@router.post(
+    "/{patient_id}/invite",
+    status_code=status.HTTP_201_CREATED,
+    responses=documented(401, 404, 409, 422),
+)
+async def invite_patient(patient_id: uuid.UUID, ctx: Auth) -> InviteOut:
+    """One-time link token for the patient portal (accept at /api/v1/auth/accept-invite)."""
+    invitation = await service.invite_patient(ctx.session, ctx.principal, patient_id)
+    return InviteOut(token=invitation.token, expires_at=invitation.expires_at)

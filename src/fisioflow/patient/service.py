@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fisioflow.auth import service as auth_service
 from fisioflow.auth.permissions import Permission, ensure_allowed
 from fisioflow.auth.principal import Principal, Role
 from fisioflow.core import br
@@ -22,7 +23,7 @@ from fisioflow.core.errors import (
 )
 from fisioflow.core.pagination import Page, PageParams, build_page
 from fisioflow.core.schemas import validate_as
-from fisioflow.models import Patient
+from fisioflow.models import Patient, User
 from fisioflow.patient import repository
 from fisioflow.patient.repository import Filters, Query
 from fisioflow.patient.schemas import (
@@ -34,6 +35,7 @@ from fisioflow.patient.schemas import (
     PatientUpdate,
 )
 from fisioflow.practitioner import repository as practitioner_repository
+from fisioflow.user import repository as user_repository
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
@@ -107,8 +109,11 @@ async def list_patients(
 async def get_patient(
     session: AsyncSession, principal: Principal, patient_id: uuid.UUID, *, write: bool = False
 ) -> Patient:
-    permission = Permission.PATIENTS_WRITE if write else Permission.PATIENTS_READ
-    ensure_allowed(principal, permission, on_object=True)
+    # A patient reads their own registration (and RLS holds them to it as well).
+    own_registration = principal.role == Role.PATIENT and principal.patient_id == patient_id
+    if write or not own_registration:
+        permission = Permission.PATIENTS_WRITE if write else Permission.PATIENTS_READ
+        ensure_allowed(principal, permission, on_object=True)
     patient = await repository.get(session, principal.tenant_id, patient_id)
     own = await _own_practitioner(session, principal)
     if patient is None or (own is not None and patient.practitioner_id != own):
@@ -241,3 +246,32 @@ async def _compare_and_set(
         )
     await session.refresh(patient)
     return patient
+
+
+async def invite_patient(
+    session: AsyncSession, principal: Principal, patient_id: uuid.UUID
+) -> auth_service.Invitation:
+    """The patient's portal account: created on first invitation, re-invited after."""
+    patient = await get_patient(session, principal, patient_id, write=True)
+    if not patient.email:
+        raise InvalidInput("the patient needs an email to be invited", field="email")
+    user = await user_repository.for_patient(session, principal.tenant_id, patient.id)
+    if user is None:
+        user = User(
+            tenant_id=principal.tenant_id,
+            email=patient.email,
+            full_name=patient.social_name or patient.full_name,
+            role=Role.PATIENT.value,
+            patient_id=patient.id,
+        )
+        session.add(user)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError as exc:
+            raise Conflict("another user of this clinic has this email", field="email") from exc
+    if not user.is_active:
+        raise Conflict("the patient's portal account is deactivated", field="id")
+    return await auth_service.create_invite(
+        session, tenant=principal.tenant_id, user_id=user.id, created_by=principal.user_id
+    )

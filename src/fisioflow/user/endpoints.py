@@ -51,5 +51,5 @@ async def deactivate_user(user_id: uuid.UUID, ctx: Auth) -> UserOut:
 
 @router.post("/{user_id}/invite", status_code=status.HTTP_201_CREATED, responses=_404)
 async def invite_user(user_id: uuid.UUID, ctx: Auth) -> InviteOut:
-    token, expires_at = await service.invite_user(ctx.session, ctx.principal, user_id)
-    return InviteOut(token=token, expires_at=expires_at)
+    invitation = await service.invite_user(ctx.session, ctx.principal, user_id)
+    return InviteOut(token=invitation.token, expires_at=invitation.expires_at)

@@ -31,3 +31,11 @@ async def active_admin_count(session: AsyncSession, tenant: TenantId) -> int:
         .where(User.tenant_id == tenant, User.role == "admin", User.is_active.is_(True))
     )
     return int(count or 0)
+
+
+async def for_patient(
+    session: AsyncSession, tenant: TenantId, patient_id: uuid.UUID
+) -> User | None:
+    return await session.scalar(
+        select(User).where(User.tenant_id == tenant, User.patient_id == patient_id)
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from sqlalchemy.exc import IntegrityError
@@ -85,7 +84,7 @@ async def deactivate_user(session: AsyncSession, principal: Principal, user_id: 
 
 async def invite_user(
     session: AsyncSession, principal: Principal, user_id: uuid.UUID
-) -> tuple[str, dt.datetime]:
+) -> auth_service.Invitation:
     ensure_allowed(principal, Permission.USERS_MANAGE, on_object=True)
     user = await get_user(session, principal, user_id)
     if not user.is_active:
