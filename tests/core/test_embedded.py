@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,8 +38,22 @@ def query(server: EmbeddedPostgres, statement: str) -> list[tuple[object, ...]]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    handle = EmbeddedPostgres(tmp_path / "data", fast_unsafe=True)
+def pg_tmp_path() -> Iterator[Path]:
+    """A private folder directly in /tmp rather than under pytest's tmp_path.
+
+    As root the server runs as another OS user that must traverse every parent folder,
+    and pytest resets /tmp/pytest-of-<user> to 0700 whenever another pytest session
+    starts, which would cut that user off mid-run. Short paths suit unix sockets too.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="fisioflow-test-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def server(pg_tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    handle = EmbeddedPostgres(pg_tmp_path / "data", fast_unsafe=True)
     yield handle
     if handle.is_running():
         handle.stop()
@@ -95,8 +110,8 @@ class TestReuse:
 
 
 class TestLongFolderPath:
-    def test_socket_falls_back_to_tmp_and_the_server_answers(self, tmp_path: Path) -> None:
-        deep = tmp_path / ("nested-" * 8) / ("deeper-" * 8)
+    def test_socket_falls_back_to_tmp_and_the_server_answers(self, pg_tmp_path: Path) -> None:
+        deep = pg_tmp_path / ("nested-" * 8) / ("deeper-" * 8)
         server = EmbeddedPostgres(deep, fast_unsafe=True)
         assert server.socket_dir.parent == Path("/tmp")  # noqa: S108
         try:
@@ -171,43 +186,43 @@ print("acquired")
 """
 
 
-def foreign_folder(tmp_path: Path) -> Path:
+def foreign_folder(pg_tmp_path: Path) -> Path:
     """A folder that belongs to someone other than the unprivileged user."""
     if os.geteuid() == 0:
-        folder = tmp_path / "theirs"
+        folder = pg_tmp_path / "theirs"
         folder.mkdir(mode=0o755)
         return folder
     return Path("/")
 
 
 class TestUnusableDataFolder:
-    def test_folder_of_another_user_is_refused(self, tmp_path: Path) -> None:
-        folder = foreign_folder(tmp_path)
-        result = run_unprivileged(["-c", ACQUIRE, str(folder)], cwd=tmp_path)
+    def test_folder_of_another_user_is_refused(self, pg_tmp_path: Path) -> None:
+        folder = foreign_folder(pg_tmp_path)
+        result = run_unprivileged(["-c", ACQUIRE, str(folder)], cwd=pg_tmp_path)
         assert result.returncode == 3, result.stderr
         assert result.stdout.strip() == (
             f"data folder {folder} belongs to user root; run as that user "
             "or set FISIOFLOW_DATA_DIR to a folder you own"
         )
 
-    def test_folder_that_cannot_be_created_is_refused(self, tmp_path: Path) -> None:
-        parent = tmp_path / "read-only"
+    def test_folder_that_cannot_be_created_is_refused(self, pg_tmp_path: Path) -> None:
+        parent = pg_tmp_path / "read-only"
         parent.mkdir(mode=0o555)
         folder = parent / "data"
-        result = run_unprivileged(["-c", ACQUIRE, str(folder)], cwd=tmp_path)
+        result = run_unprivileged(["-c", ACQUIRE, str(folder)], cwd=pg_tmp_path)
         assert result.returncode == 3, result.stderr
         assert result.stdout.strip() == (
             f"cannot create data folder {folder}: permission denied; "
             "set FISIOFLOW_DATA_DIR to a folder you own"
         )
 
-    def test_own_folder_without_write_permission_is_refused(self, tmp_path: Path) -> None:
-        folder = tmp_path / "mine"
+    def test_own_folder_without_write_permission_is_refused(self, pg_tmp_path: Path) -> None:
+        folder = pg_tmp_path / "mine"
         folder.mkdir()
         if os.geteuid() == 0:
             shutil.chown(folder, user=UNPRIVILEGED_USER)
         folder.chmod(0o555)
-        result = run_unprivileged(["-c", ACQUIRE, str(folder)], cwd=tmp_path)
+        result = run_unprivileged(["-c", ACQUIRE, str(folder)], cwd=pg_tmp_path)
         folder.chmod(0o755)
         assert result.returncode == 3, result.stderr
         assert result.stdout.strip() == (
@@ -215,11 +230,11 @@ class TestUnusableDataFolder:
             "or set FISIOFLOW_DATA_DIR to another folder"
         )
 
-    def test_cli_says_it_in_one_line_without_traceback(self, tmp_path: Path) -> None:
-        folder = foreign_folder(tmp_path)
+    def test_cli_says_it_in_one_line_without_traceback(self, pg_tmp_path: Path) -> None:
+        folder = foreign_folder(pg_tmp_path)
         result = run_unprivileged(
             ["-m", "fisioflow", "migrate"],
-            cwd=tmp_path,
+            cwd=pg_tmp_path,
             env={"FISIOFLOW_DATA_DIR": str(folder), "NO_COLOR": "1", "COLUMNS": "200"},
         )
         assert result.returncode == 1

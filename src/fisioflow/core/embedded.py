@@ -216,9 +216,7 @@ class EmbeddedPostgres:
             **kwargs,
         )
         if check and result.returncode != 0:
-            raise EmbeddedPostgresError(
-                f"{program} failed: {(result.stderr or result.stdout).strip().splitlines()[-1:]}"
-            )
+            raise EmbeddedPostgresError(f"{program} failed: {_first_error(result)}")
         return result
 
 
@@ -236,6 +234,13 @@ class _FileLock:
         assert self._fd is not None
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._fd.close()
+
+
+def _first_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The cause, not the last line (initdb ends with "failed to remove contents ...")."""
+    lines = (result.stderr or result.stdout).strip().splitlines()
+    errors = [line for line in lines if "error:" in line or "FATAL:" in line]
+    return (errors[:1] or lines[-1:] or [f"exit code {result.returncode}"])[0]
 
 
 def _chown(path: Path, user: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError
 
 from fisioflow.core.bootstrap import bootstrap, libpq_dsn
 from fisioflow.core.database import DatabaseLocation, locate
@@ -31,7 +33,13 @@ def database(settings: Settings) -> Iterator[DatabaseLocation]:
     if embedded is not None:
         embedded.acquire()
     try:
-        location = locate(settings, embedded)
+        try:
+            location = locate(settings, embedded)
+        except ArgumentError as exc:
+            raise ValueError(
+                "DATABASE_URL (or APP_DATABASE_URL) is not a valid URL; expected "
+                "postgresql://user:password@host:port/database"
+            ) from exc
         if embedded is not None:
             bootstrap(location, app_role=settings.app_db_role)
         yield location
@@ -49,7 +57,8 @@ def migrate(location: DatabaseLocation, settings: Settings) -> None:
 
 def ensure_current(location: DatabaseLocation) -> None:
     check_reachable(location.app_url)
-    current = current_revisions_sync(location.owner_url)
+    with _quiet("alembic.runtime.migration"):
+        current = current_revisions_sync(location.owner_url)
     heads = head_revisions()
     if current != heads:
         raise SchemaBehindError(current, heads)
@@ -63,14 +72,28 @@ def check_reachable(url: URL) -> None:
         raise DatabaseUnreachableError(_one_line(url, exc)) from exc
 
 
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Silence a chatty library logger (alembic's "Context impl ...") for one call."""
+    logger = logging.getLogger(logger_name)
+    previous = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def _one_line(url: URL, exc: psycopg.OperationalError) -> str:
     message = str(exc).strip()
-    where = f"{url.host or 'local socket'}:{url.port or 5432}/{url.database}"
+    socket_dir = url.query.get("host")
+    host = url.host or (f"socket {socket_dir}" if isinstance(socket_dir, str) else "local socket")
+    where = f"{host}:{url.port or 5432}/{url.database}"
     if "password authentication failed" in message:
         return f"cannot log in to {where} as {url.username}: wrong password in DATABASE_URL"
     if "could not translate host name" in message or "Name or service not known" in message:
         return f"unknown database host {url.host!r}: check the host in DATABASE_URL"
-    if "Connection refused" in message:
+    if "Connection refused" in message or "No such file or directory" in message:
         return f"nothing listens at {where}: is PostgreSQL running? check DATABASE_URL"
     if "does not exist" in message:
         last = message.splitlines()[-1].split("FATAL:")[-1].strip()
