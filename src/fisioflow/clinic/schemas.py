@@ -62,6 +62,7 @@ class ClinicUpdate(StrictModel):
     cnpj: str | None = Field(default=None, max_length=18)
     timezone: str | None = Field(default=None, max_length=64)
     locale: str | None = None
+    patients_read_records: bool | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -94,3 +95,4 @@ class ClinicOut(BaseModel):
     cnpj: str | None
     timezone: str
     locale: str
+    patients_read_records: bool

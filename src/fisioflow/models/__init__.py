@@ -4,16 +4,20 @@ from fisioflow.models.base import Base
 from fisioflow.models.clinic import Clinic
 from fisioflow.models.patient import PATIENT_STATUSES, Patient
 from fisioflow.models.practitioner import Practitioner
+from fisioflow.models.record import RECORD_KINDS, RECORD_STATUSES, RecordEntry
 from fisioflow.models.user import ROLES, OneTimeToken, RefreshToken, User
 
 __all__ = [
     "PATIENT_STATUSES",
+    "RECORD_KINDS",
+    "RECORD_STATUSES",
     "ROLES",
     "Base",
     "Clinic",
     "OneTimeToken",
     "Patient",
     "Practitioner",
+    "RecordEntry",
     "RefreshToken",
     "User",
 ]

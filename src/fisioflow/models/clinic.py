@@ -21,3 +21,5 @@ class Clinic(TimestampMixin, Base):
     cnpj: Mapped[str | None] = mapped_column(String(14))
     timezone: Mapped[str] = mapped_column(String(64), default="America/Sao_Paulo")
     locale: Mapped[str] = mapped_column(String(10), default="pt-BR")
+    # Whether patients read their own signed clinical record entries in the portal.
+    patients_read_records: Mapped[bool] = mapped_column(default=False, server_default="false")
