@@ -24,7 +24,12 @@ class TestDemo:
                 "where c.slug = %s group by u.role order by u.role",
                 [DEMO_SLUG],
             ).fetchall()
+            counts = conn.execute(
+                "select (select count(*) from practitioner), (select count(*) from patient),"
+                " (select count(*) from patient where practitioner_id is null)"
+            ).fetchone()
         assert roles == [("admin", 1), ("practitioner", 3), ("receptionist", 1)]
+        assert counts == (3, 30, 0)
 
     async def test_demo_admin_can_log_in(
         self, settings: Settings, database: DatabaseLocation

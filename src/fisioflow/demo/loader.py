@@ -1,11 +1,15 @@
-"""Realistic pt-BR demo clinic (Faker), loaded once and idempotent.
+"""Realistic pt-BR demo clinic (Faker), loaded once and idempotent, through the same
+services (and validation) as the API.
 
-Each domain adds its part here as it lands (patients, agenda, prescriptions).
+Each domain adds its part here as it lands (agenda, prescriptions).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
+from typing import Any
 
 from faker import Faker
 from rich.console import Console
@@ -17,12 +21,27 @@ from fisioflow.clinic.service import NewClinic, create_clinic
 from fisioflow.core.database import DatabaseLocation, Tenancy, create_engine, create_sessionmaker
 from fisioflow.core.database import transaction as db_transaction
 from fisioflow.models import User
+from fisioflow.patient.schemas import Address, PatientIn
+from fisioflow.patient.service import create_patient
+from fisioflow.practitioner.schemas import PractitionerIn
+from fisioflow.practitioner.service import create_practitioner
 from fisioflow.settings import Settings
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "fisioflow-demo-2026"  # noqa: S105 - public demo credential, in README
 DEMO_ADMIN = "admin@demo.fisioflow.dev"
 STAFF = [("practitioner", 3), ("receptionist", 1)]
+PROFESSIONS = [
+    ("CREFITO", "Fisioterapia ortopédica"),
+    ("CREFITO", "Fisioterapia neurológica"),
+    ("CRP", "Psicologia clínica"),
+]
+_WEEKDAY = [
+    {"start": dt.time(8), "end": dt.time(12)},
+    {"start": dt.time(13), "end": dt.time(18)},
+]
+WORKING_HOURS: dict[str, Any] = dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), _WEEKDAY)
+PATIENTS = 30
 
 
 def load_demo(settings: Settings, location: DatabaseLocation, *, console: Console) -> bool:
@@ -37,8 +56,12 @@ async def _load(settings: Settings, location: DatabaseLocation, *, console: Cons
         async with db_transaction(sessions, Tenancy(actor="command:demo")) as session:
             if await repository.clinic_id_by_slug(session, DEMO_SLUG) is not None:
                 return False
+            fake = Faker("pt_BR")
+            fake.seed_instance(2026)
             created = await _create_clinic(session)
-            await _create_staff(session, created, Faker("pt_BR"))
+            staff = await _create_staff(session, created, fake)
+            practitioner_ids = await _create_practitioners(session, created, staff, fake)
+            await _create_patients(session, created, practitioner_ids, fake)
         console.print(f"loaded demo clinic [bold]{DEMO_SLUG}[/]")
         return True
     finally:
@@ -53,17 +76,67 @@ async def _create_clinic(session: AsyncSession) -> NewClinic:
     )
 
 
-async def _create_staff(session: AsyncSession, created: NewClinic, fake: Faker) -> None:
+async def _create_staff(session: AsyncSession, created: NewClinic, fake: Faker) -> list[User]:
     password_hash = passwords.hash_password(DEMO_PASSWORD)
-    for role, count in STAFF:
-        for n in range(1, count + 1):
-            session.add(
-                User(
-                    tenant_id=created.clinic.id,
-                    email=f"{role}{n}@demo.fisioflow.dev",
-                    full_name=fake.name(),
-                    role=role,
-                    password_hash=password_hash,
-                )
-            )
+    users = [
+        User(
+            tenant_id=created.clinic.id,
+            email=f"{role}{n}@demo.fisioflow.dev",
+            full_name=fake.name(),
+            role=role,
+            password_hash=password_hash,
+        )
+        for role, count in STAFF
+        for n in range(1, count + 1)
+    ]
+    session.add_all(users)
     await session.flush()
+    return users
+
+
+async def _create_practitioners(
+    session: AsyncSession, created: NewClinic, staff: list[User], fake: Faker
+) -> list[uuid.UUID]:
+    ids = []
+    users = [u for u in staff if u.role == "practitioner"]
+    for n, user in enumerate(users):
+        council, specialty = PROFESSIONS[n % len(PROFESSIONS)]
+        body = PractitionerIn(
+            full_name=user.full_name,
+            email=user.email,
+            phone=fake.cellphone_number(),
+            council=council,
+            council_number=f"{fake.random_number(digits=6, fix_len=True)}-F",
+            council_state="SP",
+            specialty=specialty,
+            working_hours=WORKING_HOURS,
+            user_id=user.id,
+        )
+        practitioner = await create_practitioner(session, created.principal, body)
+        ids.append(practitioner.id)
+    return ids
+
+
+async def _create_patients(
+    session: AsyncSession, created: NewClinic, practitioner_ids: list[uuid.UUID], fake: Faker
+) -> None:
+    for n in range(PATIENTS):
+        birth = fake.date_of_birth(minimum_age=18, maximum_age=85)
+        body = PatientIn(
+            full_name=fake.name(),
+            cpf=fake.cpf(),
+            birth_on=birth,
+            phone=fake.cellphone_number(),
+            email=f"paciente{n + 1}@demo.fisioflow.dev",
+            address=Address(
+                cep=fake.postcode(),
+                street=fake.street_name(),
+                number=fake.building_number(),
+                district=fake.bairro(),
+                city=fake.city(),
+                uf=fake.estado_sigla(),
+            ),
+            practitioner_id=practitioner_ids[n % len(practitioner_ids)],
+            consent_version="2026-01",
+        )
+        await create_patient(session, created.principal, body)
