@@ -141,7 +141,8 @@ def _checks() -> list[sa.CheckConstraint]:
         "diagnoses_array": "jsonb_typeof(diagnoses) = 'array'",
         "vitals_object": "jsonb_typeof(vitals) = 'object'",
     }
-    return [sa.CheckConstraint(sql, name=f"ck_{T}_{name}") for name, sql in checks.items()]
+    # op.f(): the names are final; the naming convention would prefix them again.
+    return [sa.CheckConstraint(sql, name=op.f(f"ck_{T}_{name}")) for name, sql in checks.items()]
 
 
 def _foreign_keys() -> list[sa.ForeignKeyConstraint]:

@@ -13,6 +13,7 @@ from fisioflow.clinic.endpoints import router as clinic_router
 from fisioflow.health.endpoints import router as health_router
 from fisioflow.patient.endpoints import router as patient_router
 from fisioflow.practitioner.endpoints import router as practitioner_router
+from fisioflow.record.endpoints import router as record_router
 from fisioflow.user.endpoints import router as user_router
 
 
@@ -24,4 +25,5 @@ def routers() -> list[APIRouter]:
         user_router,
         practitioner_router,
         patient_router,
+        record_router,
     ]

@@ -65,17 +65,50 @@ async def _patient_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, lis
     return created.json()["id"], ["Paciente Vítima Secreta", cpf]
 
 
-# path parameter name -> how to make one in the victim clinic
+RECORD_SECRET = "Segredo clínico da vítima"
+_RECORDS = "/api/v1/patients/{patient_id}/records"
+
+
+async def _record_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    """A draft entry on the patient made just before (the admin writes as a practitioner)."""
+    patients = await client.get("/api/v1/patients", headers=admin.headers)
+    patient_id = patients.json()["items"][0]["id"]
+    profile = await client.post(
+        "/api/v1/practitioners",
+        json={
+            "full_name": "Dra. Admin Fisio",
+            "council": "CREFITO",
+            "council_number": str(uuid.uuid4().int)[:8],
+            "council_state": "RJ",
+            "user_id": str(admin.user_id),
+        },
+        headers=admin.headers,
+    )
+    assert profile.status_code == 201, profile.text
+    created = await client.post(
+        _RECORDS.format(patient_id=patient_id),
+        json={"kind": "evolution", "content": {"subjective": RECORD_SECRET}},
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], [RECORD_SECRET]
+
+
+# path parameter name -> how to make one in the victim clinic (in this order)
 ID_FACTORIES: dict[str, IdFactory] = {
     "user_id": _user_id,
     "practitioner_id": _practitioner_id,
     "patient_id": _patient_id,
+    "record_id": _record_id,
 }
 # bodies that pass validation, so the handler (not the validator) answers
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/users/{user_id}"): {"full_name": "Changed By Intruder"},
     ("PATCH", "/api/v1/practitioners/{practitioner_id}"): {"full_name": "Changed By Intruder"},
     ("PATCH", "/api/v1/patients/{patient_id}"): {"full_name": "Changed By Intruder"},
+    ("POST", _RECORDS): {"kind": "evolution", "content": {"plan": "Changed By Intruder"}},
+    ("PATCH", f"{_RECORDS}/{{record_id}}"): {"content": {"plan": "Changed By Intruder"}},
+    ("POST", f"{_RECORDS}/{{record_id}}/addenda"): {"content": {"text": "Changed By Intruder"}},
 }
 # every request also carries these, so a missing precondition is not what answers
 HEADERS = {"If-Match": '"1"'}
@@ -149,6 +182,13 @@ async def _assert_victim_untouched(client: httpx.AsyncClient, victim: Victim) ->
     assert patient.status_code == 200
     assert patient.json()["archived_at"] is None
     assert patient.json()["version"] == 1
+    record = await client.get(
+        f"{_RECORDS}/{{record_id}}".format(**victim.ids), headers=victim.admin.headers
+    )
+    assert record.status_code == 200
+    assert record.json()["status"] == "draft"
+    assert record.json()["content"] == {"subjective": RECORD_SECRET}
+    assert record.json()["addenda"] == []
 
 
 class TestEndpointDiscovery:

@@ -71,7 +71,8 @@ class RecordEntry(TenantScoped, Base):
     diagnoses: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, default=list, server_default="[]"
     )
-    vitals: Mapped[dict[str, Any] | None]
+    # none_as_null: Python None is SQL NULL here, not the JSON value null.
+    vitals: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     status: Mapped[str] = mapped_column(String(10), default="draft", server_default="draft")
     signed_at: Mapped[dt.datetime | None]
     signed_by: Mapped[uuid.UUID | None]
