@@ -233,8 +233,14 @@ async def _database_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
+    # Answered by the outermost middleware, past the one that adds X-Request-ID.
+    request_id = getattr(request.state, "request_id", "")
     return problem(
-        status=500, code="internal_error", detail="Internal server error", request=request
+        status=500,
+        code="internal_error",
+        detail="Internal server error",
+        request=request,
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 
