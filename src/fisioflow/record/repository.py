@@ -62,7 +62,7 @@ async def timeline(
         statement = statement.where(RecordEntry.kind.in_(filters.kinds))
     if filters.signed_only:
         statement = statement.where(RecordEntry.status == "signed")
-    elif filters.status is not None:
+    if filters.status is not None:
         statement = statement.where(RecordEntry.status == filters.status)
     if before is not None:
         statement = statement.where(RecordEntry.id < before)
