@@ -121,6 +121,7 @@ class TestStaff:
             team.records(), json=EVOLUTION, headers=team.practitioner.headers
         )
         assert response.status_code == 403
+        assert response.json()["code"] == "practitioner_inactive"
 
     async def test_anonymous_is_401(self, client: httpx.AsyncClient) -> None:
         team = await create_team(client)

@@ -89,7 +89,9 @@ def _author(access: Access) -> Practitioner:
             code="not_a_practitioner",
         )
     if access.practitioner.status != "active":
-        raise Forbidden("an inactive practitioner cannot write records", code="not_a_practitioner")
+        raise Forbidden(
+            "an inactive practitioner cannot write records", code="practitioner_inactive"
+        )
     return access.practitioner
 
 
