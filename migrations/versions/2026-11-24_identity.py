@@ -74,7 +74,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("tenant_id", "email", name="uq_user_account_tenant_id_email"),
         sa.CheckConstraint(
             "role in ('admin', 'practitioner', 'receptionist', 'patient')",
-            name="ck_user_account_role",
+            name=op.f("ck_user_account_role"),
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
@@ -128,7 +128,9 @@ def upgrade() -> None:
         "ix_refresh_token_tenant_id_family_id", "refresh_token", ["tenant_id", "family_id"]
     )
     op.create_check_constraint(
-        "ck_one_time_token_purpose", "one_time_token", "purpose in ('invite', 'password_reset')"
+        op.f("ck_one_time_token_purpose"),
+        "one_time_token",
+        "purpose in ('invite', 'password_reset')",
     )
 
 

@@ -68,7 +68,7 @@ def upgrade() -> None:
             name="uq_practitioner_tenant_id_council_council_number_council_state",
         ),
         sa.UniqueConstraint("tenant_id", "user_id", name="uq_practitioner_tenant_id_user_id"),
-        sa.CheckConstraint("status in ('active', 'inactive')", name="ck_practitioner_status"),
+        sa.CheckConstraint("status in ('active', 'inactive')", name=op.f("ck_practitioner_status")),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["clinic.id"],
@@ -107,9 +107,9 @@ def upgrade() -> None:
         *_timestamps(),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_patient"),
         sa.CheckConstraint(
-            "status in ('active', 'inactive', 'discharged')", name="ck_patient_status"
+            "status in ('active', 'inactive', 'discharged')", name=op.f("ck_patient_status")
         ),
-        sa.CheckConstraint("cpf ~ '^[0-9]{11}$'", name="ck_patient_cpf_digits"),
+        sa.CheckConstraint("cpf ~ '^[0-9]{11}$'", name=op.f("ck_patient_cpf_digits")),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["clinic.id"], name="fk_patient_tenant_id_clinic", ondelete="CASCADE"
         ),

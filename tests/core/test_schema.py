@@ -55,3 +55,47 @@ class TestConventions:
         assert naive == []
         assert keys, "tenant tables exist"
         assert all(column == "tenant_id" for _, column in keys), keys
+
+
+class TestConstraintNames:
+    def test_check_constraints_follow_the_convention_once(self, database: DatabaseLocation) -> None:
+        engine = create_engine(database.owner_url)
+        try:
+            with engine.connect() as conn:
+                names = conn.execute(
+                    text(
+                        "select c.conname, c.conrelid::regclass::text from pg_constraint c "
+                        "join pg_namespace n on n.oid = c.connamespace "
+                        "where n.nspname = 'public' and c.contype = 'c'"
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+        assert names
+        for name, table in names:
+            assert name.startswith(f"ck_{table}_"), name
+            assert f"ck_{table}_ck_" not in name, name
+
+
+class TestJsonNone:
+    async def test_none_is_sql_null_not_json_null(
+        self, client: object, owner_engine: object
+    ) -> None:
+        import httpx
+        from sqlalchemy.ext.asyncio import AsyncEngine
+
+        from tests.fixtures.clinical import create_patient
+        from tests.fixtures.identity import create_clinic
+
+        assert isinstance(client, httpx.AsyncClient)
+        assert isinstance(owner_engine, AsyncEngine)
+        admin = await create_clinic(client)
+        await create_patient(client, admin)
+        async with owner_engine.begin() as conn:
+            await conn.execute(
+                text("select set_config('app.tenant_id', :t, true)"), {"t": str(admin.clinic_id)}
+            )
+            kinds = (
+                await conn.execute(text("select address is null, guardian is null from patient"))
+            ).one()
+        assert tuple(kinds) == (True, True)

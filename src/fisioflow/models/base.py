@@ -33,7 +33,7 @@ class Base(DeclarativeBase):
         uuid.UUID: UUID(as_uuid=True),
         dt.datetime: DateTime(timezone=True),
         Decimal: Numeric(12, 2),
-        dict[str, Any]: JSONB,
+        dict[str, Any]: JSONB(none_as_null=True),
     }
 
 
