@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +22,7 @@ from fisioflow.core.database import (
 )
 from fisioflow.core.embedded import EmbeddedPostgres
 from fisioflow.core.errors import add_problem_schema, install_error_handlers
+from fisioflow.core.jobs import job_app, worker_options
 from fisioflow.core.logging import configure_logging
 from fisioflow.core.metrics import Metrics
 from fisioflow.core.middleware import RequestContextMiddleware
@@ -56,7 +59,8 @@ def create_app(settings: Settings, location: DatabaseLocation) -> FastAPI:
                 sessionmaker=create_sessionmaker(engine),
                 metrics=metrics,
             )
-            yield
+            async with _worker(app.state.fisioflow, enabled=settings.jobs_in_process):
+                yield
         finally:
             await engine.dispose()
 
@@ -84,6 +88,28 @@ def _document_problems(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+@asynccontextmanager
+async def _worker(state: AppState, *, enabled: bool) -> AsyncIterator[None]:
+    if not enabled:
+        yield
+        return
+    jobs = job_app(state.location)
+    options = worker_options(
+        state.sessionmaker,
+        shutdown_timeout=state.settings.shutdown_timeout_s,
+        until_empty=False,
+    )
+    async with jobs.open_async():
+        task = asyncio.create_task(jobs.run_worker_async(**options), name="fisioflow-worker")
+        try:
+            yield
+        finally:
+            # Cancelling stops fetching; running jobs get shutdown_timeout_s to finish.
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _refuse_if_schema_behind(engine: AsyncEngine) -> None:

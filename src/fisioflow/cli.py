@@ -112,12 +112,34 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
 
 
 @app.command()
+def worker(
+    until_empty: Annotated[
+        bool, typer.Option(help="Exit when no job is due (for cron or a one-off drain).")
+    ] = False,
+) -> None:
+    """Run the job worker (periodic tasks included)."""
+    import asyncio
+
+    from fisioflow.core.jobs import run_worker
+
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        ensure_current(location)
+        asyncio.run(run_worker(location, settings=settings, until_empty=until_empty))
+
+
+@app.command()
 def run(host: HostOption = None, port: PortOption = None) -> None:
-    """Start everything: database, migrations, demo data (once) and the server."""
+    """Start everything: database, migrations, demo data (once), the server and the job
+    worker in the same process."""
     settings = _settings()
     with clear_errors(), database(settings) as location:
         migrate(location, settings)
         _load_demo_once(settings, location)
+        # Worker processes of a multi-worker server read their settings from the
+        # environment, so the flag travels there too.
+        os.environ["FISIOFLOW_JOBS_IN_PROCESS"] = "true"
+        settings = settings.model_copy(update={"jobs_in_process": True})
         _serve(settings, location, host=host, port=port)
 
 

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1, le=64, description="API worker processes.")
+    jobs_in_process: bool = Field(
+        default=False, description="Run the job worker inside the API process (`run` sets it)."
+    )
     environment: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -7,7 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Tables with no tenant: read-only reference data or bookkeeping. Adding one here is a
 # deliberate decision reviewed with the table's migration.
-GLOBAL_TABLES = {"alembic_version"}
+GLOBAL_TABLES = {
+    "alembic_version",
+    # The job queue: a job's arguments name the clinic; its task opens that clinic's
+    # transaction (core/jobs.py). Queue rows hold ids, never health data.
+    "procrastinate_jobs",
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+    "procrastinate_workers",
+}
 # The tenant table itself: scoped by its own id.
 TENANT_ROOT = "clinic"
 

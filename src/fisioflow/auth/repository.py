@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth.principal import Principal, TenantId
@@ -113,3 +113,25 @@ async def one_time_token_for_update(
         )
         .with_for_update()
     )
+
+
+async def purge_dead_tokens(session: AsyncSession, tenant: uuid.UUID, *, keep_days: int) -> int:
+    """Expired, revoked or used tokens older than `keep_days` (kept a while for forensics)."""
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=keep_days)
+    refresh = await session.execute(
+        delete(RefreshToken).where(
+            RefreshToken.tenant_id == tenant,
+            or_(
+                RefreshToken.expires_at < cutoff,
+                RefreshToken.revoked_at < cutoff,
+                RefreshToken.used_at < cutoff,
+            ),
+        )
+    )
+    one_time = await session.execute(
+        delete(OneTimeToken).where(
+            OneTimeToken.tenant_id == tenant,
+            or_(OneTimeToken.expires_at < cutoff, OneTimeToken.used_at < cutoff),
+        )
+    )
+    return int(refresh.rowcount or 0) + int(one_time.rowcount or 0)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from fisioflow.core.jobs import queued_jobs
 from fisioflow.core.migrations import current_revisions, head_revisions
 from fisioflow.core.state import app_state
 
@@ -21,7 +22,10 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"description": "A dependency is not ready"}})
 async def ready(request: Request) -> JSONResponse:
-    checks: dict[str, dict[str, Any]] = {"database": await _database_check(request)}
+    checks: dict[str, dict[str, Any]] = {
+        "database": await _database_check(request),
+        "jobs": await _jobs_check(request),
+    }
     ok = all(check["status"] == "ok" for check in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks},
@@ -46,3 +50,11 @@ async def _database_check(request: Request) -> dict[str, Any]:
             "expected": sorted(heads),
         }
     return {"status": "ok", "revision": ",".join(sorted(current))}
+
+
+async def _jobs_check(request: Request) -> dict[str, Any]:
+    try:
+        async with app_state(request).engine.connect() as conn:
+            return {"status": "ok", "queued": await queued_jobs(conn)}
+    except Exception as exc:
+        return {"status": "error", "error": type(exc).__name__}
