@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth import repository
 from fisioflow.auth.principal import Principal, tenancy_for
+from fisioflow.auth.repository import Identity
 from fisioflow.auth.state import auth_state
 from fisioflow.auth.tokens import decode_access_token
 from fisioflow.core.database import transaction
 from fisioflow.core.deps import request_id
 from fisioflow.core.errors import Unauthorized
 from fisioflow.core.state import app_state
-from fisioflow.models import User
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
 
@@ -27,7 +27,7 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/au
 class Context:
     principal: Principal
     session: AsyncSession
-    user: User
+    identity: Identity
 
 
 async def auth_context(
@@ -42,10 +42,10 @@ async def auth_context(
     tenancy = tenancy_for(principal, request_id=request_id(request))
     async with transaction(app_state(request).sessionmaker, tenancy) as session:
         # Deactivation and role changes take effect at once, not when the token expires.
-        user = await repository.current_user(session, principal)
-        if user is None:
+        identity = await repository.current_identity(session, principal)
+        if identity is None:
             raise Unauthorized("session is no longer valid; log in again", code="invalid_token")
-        yield Context(principal=principal, session=session, user=user)
+        yield Context(principal=principal, session=session, identity=identity)
 
 
 # scope="function": commit before the response is sent (see core/deps.py).

@@ -17,7 +17,6 @@ from fisioflow.auth.schemas import (
     TokenPair,
 )
 from fisioflow.auth.state import auth_state
-from fisioflow.clinic import repository as clinic_repository
 from fisioflow.core.deps import API_V1, AnonymousSession, request_id
 from fisioflow.core.errors import documented
 
@@ -69,11 +68,21 @@ async def accept_invite(
 
 @router.get("/me", responses=documented(401))
 async def me(ctx: Auth) -> MeResponse:
-    clinic = await clinic_repository.get(ctx.session, ctx.principal.tenant_id)
-    assert clinic is not None
+    identity = ctx.identity
     return MeResponse(
-        user=MeUser.model_validate(ctx.user, from_attributes=True),
-        clinic=MeClinic.model_validate(clinic, from_attributes=True),
+        user=MeUser(
+            id=identity.user_id,
+            email=identity.email,
+            full_name=identity.full_name,
+            role=identity.role,
+        ),
+        clinic=MeClinic(
+            id=identity.clinic_id,
+            name=identity.clinic_name,
+            slug=identity.clinic_slug,
+            timezone=identity.timezone,
+            locale=identity.locale,
+        ),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,12 +29,47 @@ async def user_by_id(session: AsyncSession, tenant: TenantId, user_id: uuid.UUID
     return await session.scalar(select(User).where(User.tenant_id == tenant, User.id == user_id))
 
 
-async def current_user(session: AsyncSession, principal: Principal) -> User | None:
-    """The principal's user row if it is still active with the same role."""
-    user = await user_by_id(session, principal.tenant_id, principal.user_id)
-    if user is None or not user.is_active or user.role != principal.role.value:
-        return None
-    return user
+@dataclass(frozen=True)
+class Identity:
+    """Who is acting and in which clinic, read once per request (hot path: Core, no ORM)."""
+
+    user_id: uuid.UUID
+    email: str
+    full_name: str
+    role: str
+    clinic_id: uuid.UUID
+    clinic_name: str
+    clinic_slug: str
+    timezone: str
+    locale: str
+
+
+_IDENTITY = (
+    select(
+        User.id.label("user_id"),
+        User.email,
+        User.full_name,
+        User.role,
+        Clinic.id.label("clinic_id"),
+        Clinic.name.label("clinic_name"),
+        Clinic.slug.label("clinic_slug"),
+        Clinic.timezone,
+        Clinic.locale,
+    )
+    .join(Clinic, Clinic.id == User.tenant_id)
+    .where(User.is_active.is_(True))
+)
+
+
+async def current_identity(session: AsyncSession, principal: Principal) -> Identity | None:
+    """The principal's user and clinic, if the user is still active with the same role."""
+    statement = _IDENTITY.where(
+        User.tenant_id == principal.tenant_id,
+        User.id == principal.user_id,
+        User.role == principal.role.value,
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else Identity(**row._mapping)
 
 
 async def add_refresh_token(
