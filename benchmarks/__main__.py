@@ -1,4 +1,7 @@
-"""`python -m benchmarks`: start the server, run the scenarios, write RESULTS.md."""
+"""`python -m benchmarks`: start the server, run the scenarios, update RESULTS.md.
+
+Rows of scenarios not run this time are kept (from RESULTS.json next to the output).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,12 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from benchmarks import history
 from benchmarks.cpu import machine_busy_percent
+from benchmarks.datagen import PROFILES
+from benchmarks.history import RunInfo
 from benchmarks.load import LoadGeneratorError, pick_generator
-from benchmarks.report import RunInfo, render
+from benchmarks.report import render
 from benchmarks.runner import BENCH_DIR, RunOptions, log, run_all
 from benchmarks.scenarios import SCENARIOS, by_name
 from benchmarks.server import ServerError
@@ -37,6 +43,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="before each scenario, wait up to S seconds for other work to drop under 10%% CPU",
     )
     parser.add_argument("--load-generator", choices=("auto", "wrk", "builtin"), default="auto")
+    parser.add_argument(
+        "--data-profile",
+        choices=sorted(PROFILES),
+        default="full",
+        help="data set for the patient scenarios (see benchmarks/datagen.py)",
+    )
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md")
     parser.add_argument("--list", action="store_true", help="list scenarios and exit")
     return parser.parse_args(argv)
@@ -70,13 +82,29 @@ def main(argv: list[str] | None = None) -> int:
     if busy_before is not None:
         log(f"machine busy before start: {busy_before:.0f}% of all cores")
     try:
-        record = run_all(scenarios, generator, options)
+        record = run_all(scenarios, generator, options, data_profile=args.data_profile)
     except ServerError as exc:
         log(f"error: {exc}")
         return 1
-    info = RunInfo(generator.name, options, started, busy_before, record.server_processes)
-    args.output.write_text(render(record.outcomes, info))
-    log(f"wrote {args.output}")
+    info = RunInfo(
+        generator.name,
+        options,
+        started,
+        busy_before,
+        record.server_processes,
+        data=record.report.get("data"),
+    )
+    history_path = args.output.with_suffix(".json")
+    merged = history.merge(
+        history.load(history_path),
+        run_id=record.run_id,
+        info=info,
+        outcomes=record.outcomes,
+        known=[s.name for s in SCENARIOS],
+    )
+    history.save(history_path, merged)
+    args.output.write_text(render(merged))
+    log(f"wrote {args.output} (and {history_path.name})")
     return 1 if any(o.status == "failed" for o in record.outcomes) else 0
 
 

@@ -1,142 +1,98 @@
-"""Render the outcomes as benchmarks/RESULTS.md."""
+"""Render the merged results history (see history.py) as benchmarks/RESULTS.md."""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import platform
-import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from benchmarks.runner import Outcome, RunOptions
 from benchmarks.server import BENCH_ENV
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+Row = dict[str, Any]
+Run = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    generator: str
-    options: RunOptions
-    started_at: dt.datetime
-    busy_before: float | None
-    server_processes: int
-
-
-def git_commit() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--", "src", "migrations", "pyproject.toml", "uv.lock")
-    return f"`{commit}`" + (
-        " plus uncommitted changes (others were editing the tree)" if dirty else ""
-    )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def render(outcomes: Sequence[Outcome], info: RunInfo) -> str:
-    cores = os.cpu_count()
-    opts = info.options
-    env = ", ".join(f"{k}={v}" for k, v in BENCH_ENV.items() if k != "PYTHONUNBUFFERED")
+def render(history: dict[str, Any]) -> str:
+    runs: dict[str, Run] = history["runs"]
+    rows: dict[str, Row] = history["scenarios"]
+    labels = {run_id: f"R{n}" for n, run_id in enumerate(sorted(runs), start=1)}
+    latest = runs[max(runs)] if runs else {}
     lines = [
         "# Benchmark results",
         "",
-        "Written by `make bench` (`python -m benchmarks`); rerun it to refresh, do not edit.",
+        "Written by `make bench` (`python -m benchmarks`); rerun it to refresh, do not edit. "
+        "A run replaces the rows of the scenarios it ran and keeps the others; the Run "
+        "column says which run measured a row (raw figures in RESULTS.json).",
         "",
-        "| | |",
-        "| --- | --- |",
-        f"| Date | {info.started_at:%Y-%m-%d %H:%M} UTC |",
-        f"| Commit | {git_commit()} |",
-        f"| Cores | {cores} (`os.cpu_count()`), {cpu_model()} |",
-        f"| System | {platform.platform()}, Python {platform.python_version()} |",
-        f"| Load generator | {info.generator}, HTTP/1.1 keep-alive on loopback |",
-        f"| Server | `fisioflow serve` + embedded PostgreSQL in benchmarks/.data/, {env} |",
-        f"| Per scenario | {opts.warmup_s:g} s warmup (discarded), then {opts.duration_s:g} s "
-        f"measured; at most {opts.max_requests:,} requests, {opts.timeout_s:g} s request "
-        f"timeout; waited up to {opts.quiet_wait_s:g} s for a quiet machine first |",
-        f"| Machine busy before start | {_busy(info.busy_before)} |",
+        *_machine(latest),
         "",
-        f"The server, its PostgreSQL and the load generator share the same {cores} cores, so "
-        "every request/s figure is what is left for the server after the generator's own "
-        "CPU use: a lower bound for the server alone on this machine.",
+        "## Runs",
         "",
-        _process_note(info.server_processes, cores or 1),
+        "| Run | Date | Commit | Load generator | Per scenario | Machine busy before start "
+        "| Server processes |",
+        "| --- | --- | --- | --- | --- | --- | ---: |",
+        *(_run_row(labels[k], runs[k]) for k in sorted(runs)),
+        "",
+        f"The server, its PostgreSQL and the load generator share the same {latest.get('cores')} "
+        "cores, so every request/s figure is what is left for the server after the "
+        "generator's own CPU use: a lower bound for the server alone on this machine. "
+        "With one server process it can use at most one core.",
+        *_data_section(runs, labels),
         "",
         "## Results",
         "",
-        "| Scenario | Concurrency | Duration (s) | Requests | Req/s | p50 (ms) | p95 (ms) "
+        "| Scenario | Run | Concurrency | Duration (s) | Requests | Req/s | p50 (ms) | p95 (ms) "
         "| p99 (ms) | Errors | Target | Result |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-        *(_row(o) for o in outcomes),
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        *(_row(name, row, labels) for name, row in rows.items()),
         "",
         "CPU during each measured run, as a share of all cores (Linux /proc accounting):",
         "",
         "| Scenario | Server (uvicorn) | PostgreSQL | Load generator | Other processes | Idle |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
-        *(_cpu_row(o) for o in outcomes if o.usage is not None),
+        *(_cpu_row(name, row) for name, row in rows.items() if row.get("usage")),
         "",
         "## Scenarios",
         "",
-        *(f"- **{o.scenario.name}**: {o.scenario.description}" for o in outcomes),
+        *(line for name, row in rows.items() for line in _scenario(name, row)),
     ]
-    notes = [note for o in outcomes for note in _notes(o)]
+    notes = [note for name, row in rows.items() for note in _notes(name, row)]
     if notes:
         lines += ["", "## Notes", "", *notes]
     return "\n".join(lines) + "\n"
 
 
-def _row(outcome: Outcome) -> str:
-    target = outcome.scenario.target
-    target_text = "—" if target is None else target.describe()
-    result = outcome.result
-    if result is None:
-        cells = ["—"] * 8
-        verdict = outcome.status
-    else:
-        cells = [
-            f"{result.elapsed_s:.1f}",
-            f"{result.requests:,}",
-            f"{result.rps:,.0f}",
-            f"{result.p50_ms:.2f}",
-            f"{result.p95_ms:.2f}",
-            f"{result.p99_ms:.2f}",
-            f"{result.errors:,}",
-            target_text,
-        ]
-        verdict = {True: "**pass**", False: "**FAIL**", None: "recorded (no target)"}[
-            outcome.target_met
-        ]
-    if result is None:
-        cells[-1] = target_text
-    return (
-        f"| {outcome.scenario.name} | {outcome.concurrency} | "
-        + " | ".join([*cells, verdict])
-        + " |"
-    )
+def _machine(run: Run) -> list[str]:
+    env = ", ".join(f"{k}={v}" for k, v in BENCH_ENV.items() if k != "PYTHONUNBUFFERED")
+    return [
+        "| | |",
+        "| --- | --- |",
+        f"| Cores | {run.get('cores')} (`os.cpu_count()`), {run.get('cpu')} |",
+        f"| System | {run.get('system')} |",
+        "| Load | HTTP/1.1 keep-alive on loopback, from a separate process |",
+        f"| Server | `fisioflow serve` + embedded PostgreSQL in benchmarks/.data/, {env} |",
+    ]
 
 
-def _process_note(processes: int, cores: int) -> str:
-    if processes > 1:
-        return f"`fisioflow serve` ran as {processes} processes (a supervisor and its workers)."
-    return (
-        "`fisioflow serve` ran as one Python process, so it can use at most one of the "
-        f"{cores} cores ({100 / cores:.0f}% in the CPU table below)."
+def _run_row(label: str, run: Run) -> str:
+    opts = run["options"]
+    per = (
+        f"{opts['warmup_s']:g} s warmup + {opts['duration_s']:g} s measured, "
+        f"≤ {opts['max_requests']:,} requests, {opts['timeout_s']:g} s timeout, "
+        f"waited ≤ {opts['quiet_wait_s']:g} s for a quiet machine"
     )
+    date = run["started_at"].replace("T", " ")[:16] + " UTC"
+    cells = [label, date, run["commit"], run["generator"], per, _busy(run.get("busy_before"))]
+    return "| " + " | ".join([*cells, str(run["server_processes"])]) + " |"
+
+
+def _data_section(runs: dict[str, Run], labels: dict[str, str]) -> list[str]:
+    with_data = [(labels[k], runs[k]["data"]) for k in sorted(runs) if runs[k].get("data")]
+    if not with_data:
+        return []
+    lines = ["", "## Data set", ""]
+    for label, data in with_data:
+        lines.append(f"- {label}: {data['summary']}")
+        lines += [f"  - {item}" for item in data.get("details", [])]
+    return lines
 
 
 def _busy(percent: float | None) -> str:
@@ -147,26 +103,60 @@ def _busy(percent: float | None) -> str:
     )
 
 
-def _cpu_row(outcome: Outcome) -> str:
-    u = outcome.usage
-    assert u is not None
-    cells = (f"{x:.0f}%" for x in (u.server, u.postgres, u.generator, u.other, u.idle))
-    return f"| {outcome.scenario.name} | " + " | ".join(cells) + " |"
+def _row(name: str, row: Row, labels: dict[str, str]) -> str:
+    target = row.get("target")
+    target_text = "—" if target is None else target["text"]
+    result = row.get("result")
+    if result is None:
+        cells = ["—"] * 7 + [target_text, row["status"]]
+    else:
+        cells = [
+            f"{result['elapsed_s']:.1f}",
+            f"{result['requests']:,}",
+            f"{_rps(result):,.0f}",
+            f"{result['p50_ms']:.2f}",
+            f"{result['p95_ms']:.2f}",
+            f"{result['p99_ms']:.2f}",
+            f"{result['errors']:,}",
+            target_text,
+            _verdict(target),
+        ]
+    run = labels.get(row["run"], "?")
+    return f"| {name} | {run} | {row['concurrency']} | " + " | ".join(cells) + " |"
 
 
-def _notes(outcome: Outcome) -> list[str]:
-    name = outcome.scenario.name
+def _rps(result: dict[str, Any]) -> float:
+    elapsed: float = result["elapsed_s"]
+    return result["requests"] / elapsed if elapsed > 0 else 0.0
+
+
+def _verdict(target: dict[str, Any] | None) -> str:
+    met = None if target is None else target["met"]
+    return {True: "**pass**", False: "**FAIL**", None: "recorded (no target)"}[met]
+
+
+def _cpu_row(name: str, row: Row) -> str:
+    u = row["usage"]
+    keys = ("server", "postgres", "generator", "other", "idle")
+    return f"| {name} | " + " | ".join(f"{u[k]:.0f}%" for k in keys) + " |"
+
+
+def _scenario(name: str, row: Row) -> list[str]:
+    return [f"- **{name}**: {row['description']}", *(f"  - {d}" for d in row.get("details", []))]
+
+
+def _notes(name: str, row: Row) -> list[str]:
     notes = []
-    if outcome.status != "measured":
-        notes.append(f"- {name}: {outcome.status}: {outcome.note}")
-    if outcome.result is not None and outcome.result.errors:
-        notes.append(f"- {name}: errors: {outcome.result.error_detail}")
-    if outcome.usage is not None and outcome.usage.other >= 10:
+    if row["status"] != "measured":
+        notes.append(f"- {name}: {row['status']}: {row['note']}")
+    result, usage, target = row.get("result"), row.get("usage"), row.get("target")
+    if result is not None and result["errors"]:
+        notes.append(f"- {name}: errors: {result['error_detail']}")
+    if usage is not None and usage["other"] >= 10:
         notes.append(
-            f"- {name}: other processes used {outcome.usage.other:.0f}% of the cores during "
+            f"- {name}: other processes used {usage['other']:.0f}% of the cores during "
             "the run, so its figures are pessimistic; rerun on a quiet machine."
         )
-    target = outcome.scenario.target
-    if target is not None and target.source:
-        notes.append(f"- {name}: target from {target.source}.")
+    if target is not None and target["source"]:
+        notes.append(f"- {name}: target from {target['source']}.")
     return notes

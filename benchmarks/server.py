@@ -64,12 +64,17 @@ class BenchServer:
         return self._process.pid if self._process is not None else -1
 
     @property
+    def fisioflow_data_dir(self) -> Path:
+        """FISIOFLOW_DATA_DIR of the server: its embedded PostgreSQL lives in there."""
+        return self.data_dir / "fisioflow"
+
+    @property
     def postmaster_pid_file(self) -> Path:
-        return self.data_dir / "fisioflow" / "pgdata" / "postmaster.pid"
+        return self.fisioflow_data_dir / "pgdata" / "postmaster.pid"
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _UNSET}
-        return {**env, **BENCH_ENV, "FISIOFLOW_DATA_DIR": str(self.data_dir / "fisioflow")}
+        return {**env, **BENCH_ENV, "FISIOFLOW_DATA_DIR": str(self.fisioflow_data_dir)}
 
     def __enter__(self) -> BenchServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)

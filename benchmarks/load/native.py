@@ -6,6 +6,11 @@ shares the server's interpreter. Written on raw streams rather than an HTTP clie
 library because the generator shares the machine's cores with the server: per request it
 only formats nothing (requests are pre-encoded) and parses the status line and
 Content-Length (or chunked framing).
+
+Specs rotate over all connections from one shared counter, so no spec is sent twice
+until the list wraps. A spec with follow-ups (`RequestSpec.then`) is written in one go
+(pipelined); its latency runs until the last response, and each response counts as a
+request, as with wrk.
 """
 
 from __future__ import annotations
@@ -49,16 +54,28 @@ class NativeGenerator:
         return LoadResult(**json.loads(done.stdout))
 
 
+def spec_to_json(spec: RequestSpec) -> dict[str, Any]:
+    return {
+        "method": spec.method,
+        "path": spec.path,
+        "headers": dict(spec.headers),
+        "body": None if spec.body is None else base64.b64encode(spec.body).decode(),
+        "then": [spec_to_json(s) for s in spec.then],
+    }
+
+
+def spec_from_json(data: dict[str, Any]) -> RequestSpec:
+    return RequestSpec(
+        data["method"],
+        data["path"],
+        data["headers"],
+        None if data["body"] is None else base64.b64decode(data["body"]),
+        tuple(spec_from_json(s) for s in data.get("then", ())),
+    )
+
+
 def config_to_json(config: LoadConfig) -> dict[str, Any]:
-    specs = [
-        {
-            "method": s.method,
-            "path": s.path,
-            "headers": dict(s.headers),
-            "body": None if s.body is None else base64.b64encode(s.body).decode(),
-        }
-        for s in config.specs
-    ]
+    specs = [spec_to_json(s) for s in config.specs]
     return {
         "host": config.host,
         "port": config.port,
@@ -71,19 +88,16 @@ def config_to_json(config: LoadConfig) -> dict[str, Any]:
 
 
 def config_from_json(data: dict[str, Any]) -> LoadConfig:
-    specs = tuple(
-        RequestSpec(
-            s["method"],
-            s["path"],
-            s["headers"],
-            None if s["body"] is None else base64.b64decode(s["body"]),
-        )
-        for s in data["specs"]
-    )
+    specs = tuple(spec_from_json(s) for s in data["specs"])
     return LoadConfig(**{**data, "specs": specs})
 
 
-def encode(spec: RequestSpec, host: str, port: int) -> bytes:
+def encode(spec: RequestSpec, host: str, port: int) -> tuple[bytes, int]:
+    """The spec and its follow-ups as one write, and how many responses to read."""
+    return b"".join(encode_one(s, host, port) for s in spec.group), len(spec.group)
+
+
+def encode_one(spec: RequestSpec, host: str, port: int) -> bytes:
     lines = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {host}:{port}"]
     lines += [f"{k}: {v}" for k, v in spec.headers.items()]
     body = spec.body or b""
@@ -105,12 +119,14 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     issued: int = 0
+    responses: int = 0
 
-    def take(self) -> bool:
+    def take(self) -> int | None:
+        """The next spec's index (shared rotation), or None once `max_requests` are out."""
         if self.issued >= self.max_requests:
-            return False
+            return None
         self.issued += 1
-        return True
+        return self.issued - 1
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -144,30 +160,31 @@ async def _read_chunked(reader: asyncio.StreamReader) -> None:
 
 
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+Encoded = tuple[bytes, int]
 
 
 async def connection_worker(
-    config: LoadConfig, requests: list[bytes], tally: Tally, *, offset: int, deadline: float
+    config: LoadConfig, requests: list[Encoded], tally: Tally, *, deadline: float
 ) -> None:
     conn: Connection | None = None
-    index = offset
-    while time.perf_counter() < deadline and tally.take():
+    while time.perf_counter() < deadline and (index := tally.take()) is not None:
         try:
             if conn is None:
                 conn = await asyncio.wait_for(_connect(config), config.timeout_s)
             started = time.perf_counter()
-            conn, status = await asyncio.wait_for(
+            conn, statuses = await asyncio.wait_for(
                 _exchange(conn, requests[index % len(requests)]), config.timeout_s
             )
             tally.latencies.append(time.perf_counter() - started)
-            if status >= 400:
-                tally.error("HTTP ≥ 400")
+            tally.responses += len(statuses)
+            for status in statuses:
+                if status >= 400:
+                    tally.error("HTTP ≥ 400")
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ProtocolError) as exc:
             tally.error(type(exc).__name__)
             _close(conn)
             conn = None
             await asyncio.sleep(0.01)
-        index += 1
     _close(conn)
 
 
@@ -175,14 +192,20 @@ async def _connect(config: LoadConfig) -> Connection:
     return await asyncio.open_connection(config.host, config.port)
 
 
-async def _exchange(conn: Connection, request: bytes) -> tuple[Connection | None, int]:
+async def _exchange(conn: Connection, request: Encoded) -> tuple[Connection | None, list[int]]:
     reader, writer = conn
-    writer.write(request)
-    status, reusable = await read_response(reader)
+    payload, expected = request
+    writer.write(payload)
+    statuses, reusable = [], True
+    for _ in range(expected):
+        status, reusable = await read_response(reader)
+        statuses.append(status)
+        if not reusable:
+            break
     if reusable:
-        return conn, status
+        return conn, statuses
     _close(conn)
-    return None, status
+    return None, statuses
 
 
 def _close(conn: Connection | None) -> None:
@@ -204,14 +227,14 @@ async def generate(config: LoadConfig) -> LoadResult:
     deadline = started + config.duration_s
     await asyncio.gather(
         *(
-            connection_worker(config, requests, tally, offset=i, deadline=deadline)
-            for i in range(config.concurrency)
+            connection_worker(config, requests, tally, deadline=deadline)
+            for _ in range(config.concurrency)
         )
     )
     elapsed = time.perf_counter() - started
     ms = sorted(x * 1000 for x in tally.latencies)
     return LoadResult(
-        requests=len(ms),
+        requests=tally.responses,
         errors=sum(tally.errors.values()),
         elapsed_s=elapsed,
         p50_ms=percentile(ms, 50),

@@ -3,6 +3,10 @@
 The script rotates over the scenario's request specs, stops each thread after its share
 of `max_requests`, and prints one JSON line from wrk's `done()` hook with the latency
 percentiles (wrk's `--latency` table lacks p95).
+
+A spec with follow-ups (`RequestSpec.then`) is one pipelined write: wrk learns the depth
+from the first `request()` call, counts every response as a request, and records one
+latency per write, from sending it to the last response. Hence one depth per scenario.
 """
 
 from __future__ import annotations
@@ -26,8 +30,12 @@ local sent = 0
 local index = 0
 
 init = function(args)
-  for i, s in ipairs(specs) do
-    prepared[i] = wrk.format(s.method, s.path, s.headers, s.body)
+  for i, group in ipairs(specs) do
+    local parts = {{}}
+    for j, s in ipairs(group) do
+      parts[j] = wrk.format(s.method, s.path, s.headers, s.body)
+    end
+    prepared[i] = table.concat(parts)
   end
 end
 
@@ -66,8 +74,14 @@ def lua_spec(spec: RequestSpec) -> str:
     )
 
 
+def lua_group(spec: RequestSpec) -> str:
+    return "{" + ", ".join(lua_spec(s) for s in spec.group) + "}"
+
+
 def lua_script(config: LoadConfig, *, threads: int) -> str:
-    specs = "{\n  " + ",\n  ".join(lua_spec(s) for s in config.specs) + "\n}"
+    if len({len(s.group) for s in config.specs}) > 1:
+        raise LoadGeneratorError("wrk needs the same pipeline depth (1 + len(then)) for all specs")
+    specs = "{\n  " + ",\n  ".join(lua_group(s) for s in config.specs) + "\n}"
     return _LUA_TEMPLATE.format(
         specs=specs, max_per_thread=math.ceil(config.max_requests / threads), marker=MARKER
     )

@@ -5,8 +5,15 @@ from __future__ import annotations
 from benchmarks.scenario import Scenario
 from benchmarks.scenarios.health import HEALTH_LIVE, HEALTH_READY
 from benchmarks.scenarios.identity import AUTHENTICATED_READ, LOGIN
+from benchmarks.scenarios.patients import PATIENT_SCENARIOS
 
-SCENARIOS: tuple[Scenario, ...] = (HEALTH_LIVE, HEALTH_READY, LOGIN, AUTHENTICATED_READ)
+SCENARIOS: tuple[Scenario, ...] = (
+    HEALTH_LIVE,
+    HEALTH_READY,
+    LOGIN,
+    AUTHENTICATED_READ,
+    *PATIENT_SCENARIOS,
+)
 
 
 def by_name(name: str) -> Scenario:
