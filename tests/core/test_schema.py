@@ -11,8 +11,10 @@ from fisioflow.models import Base
 
 
 def _ours(diff: object) -> bool:
-    """procrastinate's tables come from its own schema file, not from our models."""
-    return not (isinstance(diff, tuple) and "procrastinate_" in str(diff[1]))
+    """procrastinate's tables come from its own schema file, and patient_search is an
+    internal search table (migration 0006); neither has a model."""
+    text_ = str(diff[1]) if isinstance(diff, tuple) else ""
+    return "procrastinate_" not in text_ and "patient_search" not in text_
 
 
 def _expression_index(diff: object) -> bool:

@@ -26,7 +26,9 @@ _TABLES = text(
            exists (select 1 from pg_attribute a where a.attrelid = c.oid
                    and a.attname = 'tenant_id' and not a.attisdropped) as has_tenant,
            (select count(*) from pg_policy p where p.polrelid = c.oid and p.polpermissive)
-               as permissive_policies
+               as permissive_policies,
+           has_table_privilege(:role, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+               as app_can_touch
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition
     order by c.relname
@@ -45,12 +47,14 @@ _ROLE = text("select rolsuper, rolbypassrls from pg_roles where rolname = :role"
 
 async def isolation_problems(conn: AsyncConnection, *, app_role: str) -> list[str]:
     problems: list[str] = []
-    for row in (await conn.execute(_TABLES)).mappings():
+    for row in (await conn.execute(_TABLES, {"role": app_role})).mappings():
         name = row["name"]
         if row["owner"] == app_role:
             problems.append(f"{name}: owned by the application role")
         if name in GLOBAL_TABLES:
             continue
+        if not row["app_can_touch"]:
+            continue  # reachable only through SECURITY DEFINER functions (patient_search)
         if not row["has_tenant"] and name != TENANT_ROOT:
             problems.append(f"{name}: no tenant_id and not declared global")
             continue

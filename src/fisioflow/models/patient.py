@@ -32,8 +32,9 @@ class Patient(TenantScoped, Base):
         ),
         Index("ix_patient_tenant_id_practitioner_id", "tenant_id", "practitioner_id"),
         Index("ix_patient_tenant_id_phone", "tenant_id", "phone"),
-        # Expression indexes for search (trigram on unaccented names, lower(email)) live
-        # in the migration only: autogenerate cannot compare them.
+        Index("ix_patient_tenant_id_birth_on", "tenant_id", "birth_on"),
+        # Expression indexes (lower(email)) and the name search (table patient_search,
+        # function patient_name_matches) live in migrations only: see 0006.
     )
 
     full_name: Mapped[str] = mapped_column(String(200))

@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fisioflow.auth.principal import TenantId
 from fisioflow.models import Patient
 
-# Names: trigram word similarity on unaccented lower-case text (GIN index
-# ix_patient_name_trgm); 0.35 lets one or two typos through in a short name.
+# Names: trigram word similarity on unaccented lower-case text, through
+# patient_name_matches() (migration 0006 says why); 0.35 lets a typo or two through.
 WORD_SIMILARITY = 0.35
 
 
@@ -75,9 +75,20 @@ async def search(
     after: uuid.UUID | None,
     after_score: float | None,
 ) -> list[tuple[Patient, float]]:
-    score = _score(query)
-    statement = _filtered(select(Patient, score.label("score")), tenant, filters)
-    statement = statement.where(_matches(query))
+    if query.name is not None:
+        matches = func.patient_name_matches(query.name).table_valued("patient_id", "score")
+        score: ColumnElement[float] = matches.c.score
+        statement = select(Patient, score.label("score")).join(
+            matches, matches.c.patient_id == Patient.id
+        )
+        await session.execute(
+            text("select set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+            {"t": str(WORD_SIMILARITY)},
+        )
+    else:
+        score = literal(1.0, Float())
+        statement = select(Patient, score.label("score")).where(_exact_matches(query))
+    statement = _filtered(statement, tenant, filters)
     if after is not None:
         statement = statement.where(
             or_(
@@ -86,31 +97,10 @@ async def search(
             )
         )
     statement = statement.order_by(score.desc(), Patient.id).limit(limit + 1)
-    if query.name is not None:
-        await session.execute(
-            text("select set_config('pg_trgm.word_similarity_threshold', :t, true)"),
-            {"t": str(WORD_SIMILARITY)},
-        )
     return [(row[0], float(row[1])) for row in await session.execute(statement)]
 
 
-def _score(query: Query) -> ColumnElement[float]:
-    if query.name is None:
-        return literal(1.0, Float())
-    q = _normalized(literal(query.name, String()))
-    return func.greatest(
-        func.word_similarity(q, _normalized(Patient.full_name)),
-        func.coalesce(func.word_similarity(q, _normalized(Patient.social_name)), 0.0),
-    )
-
-
-def _matches(query: Query) -> ColumnElement[bool]:
-    if query.name is not None:
-        q = _normalized(literal(query.name, String()))
-        return or_(
-            _normalized(Patient.full_name).op("%>")(q),
-            _normalized(Patient.social_name).op("%>")(q),
-        )
+def _exact_matches(query: Query) -> ColumnElement[bool]:
     alternatives: list[ColumnElement[bool]] = []
     if query.cpf is not None:
         alternatives.append(Patient.cpf == query.cpf)
