@@ -23,6 +23,8 @@ BENCH_ENV = {
     "FISIOFLOW_LOG_LEVEL": "WARNING",
     "FISIOFLOW_IP_RATE_LIMIT": "1000000/minute",
     "FISIOFLOW_SIGNUP_RATE_LIMIT": "1000/minute",
+    # One API process per core, as in production.
+    "FISIOFLOW_WORKERS": str(os.cpu_count() or 1),
     "PYTHONUNBUFFERED": "1",
 }
 _UNSET = ("DATABASE_URL", "APP_DATABASE_URL")
