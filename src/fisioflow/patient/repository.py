@@ -27,8 +27,9 @@ from fisioflow.auth.principal import TenantId
 from fisioflow.models import Patient
 
 # Names: trigram word similarity on unaccented lower-case text, through
-# patient_name_matches() (migration 0006 says why); 0.35 lets a typo or two through.
-WORD_SIMILARITY = 0.35
+# patient_name_matches() (migrations 0006-0007 say why); each query word must reach 0.5,
+# which still lets a typo or a missing letter through.
+WORD_SIMILARITY = 0.5
 
 
 @dataclass(frozen=True)
