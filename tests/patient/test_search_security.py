@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.fixtures.clinical import create_patient
 from tests.fixtures.identity import create_clinic
 
-_MATCHES = text("select patient_id from patient_name_matches('maria')")
+_MATCHES = text("select patient_id from patient_name_search('maria', null, null, false, 20, 0)")
 
 
 async def _as_tenant(conn: object, tenant: object) -> None:

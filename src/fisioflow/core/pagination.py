@@ -24,23 +24,36 @@ class Page(BaseModel, Generic[T]):
 
 class PageParams(BaseModel):
     limit: int
-    after: uuid.UUID | None
+    after: uuid.UUID | None = None
     score: float | None = None  # ranked lists: keyset on (score desc, id)
+    offset: int = 0  # lists ranked by an index walk (name search): position in the ranking
 
 
-def encode_cursor(last_id: uuid.UUID, score: float | None = None) -> str:
-    data: dict[str, object] = {"after": str(last_id)}
+def encode_cursor(
+    last_id: uuid.UUID | None = None, score: float | None = None, offset: int | None = None
+) -> str:
+    data: dict[str, object] = {}
+    if last_id is not None:
+        data["after"] = str(last_id)
     if score is not None:
         data["score"] = score
+    if offset is not None:
+        data["offset"] = offset
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[uuid.UUID, float | None]:
+def decode_cursor(cursor: str, limit: int) -> PageParams:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded))
+        after = data.get("after")
         score = data.get("score")
-        return uuid.UUID(data["after"]), None if score is None else float(score)
+        return PageParams(
+            limit=limit,
+            after=None if after is None else uuid.UUID(after),
+            score=None if score is None else float(score),
+            offset=max(0, int(data.get("offset", 0))),
+        )
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise InvalidInput("invalid cursor", field="cursor") from exc
 
@@ -49,10 +62,7 @@ def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> PageParams:
-    if cursor is None:
-        return PageParams(limit=limit, after=None)
-    after, score = decode_cursor(cursor)
-    return PageParams(limit=limit, after=after, score=score)
+    return PageParams(limit=limit) if cursor is None else decode_cursor(cursor, limit)
 
 
 def build_page(

@@ -9,10 +9,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
     String,
-    and_,
     func,
     literal,
     or_,
@@ -54,8 +52,8 @@ def _normalized(column: Any) -> ColumnElement[str]:
 
 
 def _filtered(
-    statement: Select[Patient, float], tenant: TenantId, filters: Filters
-) -> Select[Patient, float]:
+    statement: Select[tuple[Patient]], tenant: TenantId, filters: Filters
+) -> Select[tuple[Patient]]:
     statement = statement.where(Patient.tenant_id == tenant)
     if filters.status is not None:
         statement = statement.where(Patient.status == filters.status)
@@ -66,7 +64,31 @@ def _filtered(
     return statement
 
 
-async def search(
+async def search_by_name(
+    session: AsyncSession, tenant: TenantId, name: str, filters: Filters, *, limit: int, offset: int
+) -> list[tuple[Patient, float]]:
+    """Ranked by trigram word distance, computed in the database (migration 0008)."""
+    await session.execute(
+        text("select set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+        {"t": str(WORD_SIMILARITY)},
+    )
+    matches = func.patient_name_search(
+        name,
+        filters.status,
+        filters.practitioner_id,
+        filters.include_archived,
+        limit,
+        offset,
+    ).table_valued("patient_id", "score")
+    ranked = (await session.execute(select(matches.c.patient_id, matches.c.score))).all()
+    found = await session.scalars(
+        select(Patient).where(Patient.tenant_id == tenant, Patient.id.in_([r[0] for r in ranked]))
+    )
+    by_id = {patient.id: patient for patient in found}
+    return [(by_id[pid], float(score)) for pid, score in ranked if pid in by_id]
+
+
+async def search_exact(
     session: AsyncSession,
     tenant: TenantId,
     query: Query,
@@ -74,31 +96,12 @@ async def search(
     *,
     limit: int,
     after: uuid.UUID | None,
-    after_score: float | None,
-) -> list[tuple[Patient, float]]:
-    if query.name is not None:
-        matches = func.patient_name_matches(query.name).table_valued("patient_id", "score")
-        score: ColumnElement[float] = matches.c.score
-        statement = select(Patient, score.label("score")).join(
-            matches, matches.c.patient_id == Patient.id
-        )
-        await session.execute(
-            text("select set_config('pg_trgm.word_similarity_threshold', :t, true)"),
-            {"t": str(WORD_SIMILARITY)},
-        )
-    else:
-        score = literal(1.0, Float())
-        statement = select(Patient, score.label("score")).where(_exact_matches(query))
-    statement = _filtered(statement, tenant, filters)
+) -> list[Patient]:
+    """CPF, phone, email, or no query at all: in creation order."""
+    statement = _filtered(select(Patient), tenant, filters).where(_exact_matches(query))
     if after is not None:
-        statement = statement.where(
-            or_(
-                score < (after_score or 0.0),
-                and_(score == (after_score or 0.0), Patient.id > after),
-            )
-        )
-    statement = statement.order_by(score.desc(), Patient.id).limit(limit + 1)
-    return [(row[0], float(row[1])) for row in await session.execute(statement)]
+        statement = statement.where(Patient.id > after)
+    return list(await session.scalars(statement.order_by(Patient.id).limit(limit)))
 
 
 def _exact_matches(query: Query) -> ColumnElement[bool]:

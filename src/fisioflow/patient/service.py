@@ -21,7 +21,7 @@ from fisioflow.core.errors import (
     NotFound,
     PreconditionFailed,
 )
-from fisioflow.core.pagination import Page, PageParams, build_page
+from fisioflow.core.pagination import Page, PageParams, build_page, encode_cursor
 from fisioflow.core.schemas import validate_as
 from fisioflow.models import Patient, User
 from fisioflow.patient import repository
@@ -82,28 +82,31 @@ async def list_patients(
             return Page(items=[], next_cursor=None)
         filters = Filters(filters.status, own, filters.include_archived)
     query = parse_query(q) or Query()
-    rows = await repository.search(
-        session,
-        principal.tenant_id,
-        query,
-        filters,
-        limit=page.limit,
-        after=page.after,
-        after_score=page.score,
+    if query.name is not None:
+        return await _name_page(session, principal, query.name, filters, page)
+    rows = await repository.search_exact(
+        session, principal.tenant_id, query, filters, limit=page.limit + 1, after=page.after
+    )
+    items = [PatientListItem.model_validate(p, from_attributes=True) for p in rows]
+    last = rows[page.limit - 1].id if len(rows) > page.limit else None
+    return build_page(items, limit=page.limit, last_id=last)
+
+
+async def _name_page(
+    session: AsyncSession, principal: Principal, name: str, filters: Filters, page: PageParams
+) -> Page[PatientListItem]:
+    rows = await repository.search_by_name(
+        session, principal.tenant_id, name, filters, limit=page.limit + 1, offset=page.offset
     )
     items = [
         PatientListItem.model_validate(p, from_attributes=True).model_copy(
-            update={"score": round(score, 4) if query.name else None}
+            update={"score": round(score, 4)}
         )
-        for p, score in rows
+        for p, score in rows[: page.limit]
     ]
-    last = rows[page.limit - 1] if len(rows) > page.limit else None
-    return build_page(
-        items,
-        limit=page.limit,
-        last_id=last[0].id if last else None,
-        last_score=last[1] if last else None,
-    )
+    more = len(rows) > page.limit
+    cursor = encode_cursor(offset=page.offset + page.limit) if more else None
+    return Page(items=items, next_cursor=cursor)
 
 
 async def get_patient(
