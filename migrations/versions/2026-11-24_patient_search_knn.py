@@ -96,6 +96,7 @@ def upgrade() -> None:
             );
             conditions text := '';
             ordering text := 's.name_norm <->> $1';
+            bitmapscan text := current_setting('enable_bitmapscan');
         begin
             if tenant is null or cardinality(words) = 0 then
                 return;
@@ -105,6 +106,10 @@ def upgrade() -> None:
             end loop;
             if cardinality(words) = 1 then
                 conditions := ' and s.name_norm %> $2[1]';
+                -- Trap: pg_trgm estimates ~10 rows for any word, so the planner prefers a
+                -- bitmap scan + sort of every match over the KNN walk (30x slower for a
+                -- common surname). Transaction-local, and restored below.
+                perform set_config('enable_bitmapscan', 'off', true);
             else
                 ordering := '(s.name_norm <->> $1) + 0, s.patient_id';
             end if;
@@ -117,6 +122,7 @@ def upgrade() -> None:
                 ' order by ' || ordering || ' limit $7 offset $8'
                 using query, words, tenant, only_status, only_practitioner, with_archived,
                       lim, skip;
+            perform set_config('enable_bitmapscan', bitmapscan, true);
         end $$
         """
     )
