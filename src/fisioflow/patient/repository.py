@@ -25,7 +25,7 @@ from fisioflow.auth.principal import TenantId
 from fisioflow.models import Patient
 
 # Names: trigram word similarity on unaccented lower-case text, through
-# patient_name_matches() (migrations 0006-0007 say why); each query word must reach 0.5,
+# patient_name_search() (migrations 0006-0008 say why); each query word must reach 0.5,
 # which still lets a typo or a missing letter through.
 WORD_SIMILARITY = 0.5
 
@@ -67,7 +67,8 @@ def _filtered(
 async def search_by_name(
     session: AsyncSession, tenant: TenantId, name: str, filters: Filters, *, limit: int, offset: int
 ) -> list[tuple[Patient, float]]:
-    """Ranked by trigram word distance, computed in the database (migration 0008)."""
+    """Ranked by trigram word distance, in the database (migration 0008); `limit` rows
+    from position `offset` of the ranking."""
     await session.execute(
         text("select set_config('pg_trgm.word_similarity_threshold', :t, true)"),
         {"t": str(WORD_SIMILARITY)},
