@@ -34,7 +34,7 @@ class Patient(TenantScoped, Base):
         Index("ix_patient_tenant_id_phone", "tenant_id", "phone"),
         Index("ix_patient_tenant_id_birth_on", "tenant_id", "birth_on"),
         # Expression indexes (lower(email)) and the name search (table patient_search,
-        # function patient_name_matches) live in migrations only: see 0006.
+        # function patient_name_search) live in migrations only: see 0006-0008.
     )
 
     full_name: Mapped[str] = mapped_column(String(200))
