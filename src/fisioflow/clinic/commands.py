@@ -8,8 +8,7 @@ from pydantic import ValidationError
 
 from fisioflow.clinic.schemas import AdminIn, ClinicIn
 from fisioflow.clinic.service import create_clinic
-from fisioflow.core.database import DatabaseLocation, Tenancy, create_engine, create_sessionmaker
-from fisioflow.core.database import transaction as db_transaction
+from fisioflow.core.database import DatabaseLocation, Tenancy, command_transaction
 from fisioflow.core.errors import FisioflowError
 from fisioflow.settings import Settings
 
@@ -42,11 +41,7 @@ def create_from_cli(
 async def _create(
     settings: Settings, location: DatabaseLocation, clinic_in: ClinicIn, admin_in: AdminIn
 ) -> str:
-    engine = create_engine(location.app_url, settings)
-    try:
-        sessions = create_sessionmaker(engine)
-        async with db_transaction(sessions, Tenancy(actor="command:clinic create")) as session:
-            created = await create_clinic(session, clinic_in, admin_in)
-            return str(created.clinic.id)
-    finally:
-        await engine.dispose()
+    tenancy = Tenancy(actor="command:clinic create")
+    async with command_transaction(location, settings, tenancy) as session:
+        created = await create_clinic(session, clinic_in, admin_in)
+        return str(created.clinic.id)

@@ -130,6 +130,19 @@ def _s(value: uuid.UUID | None) -> str:
 
 
 @asynccontextmanager
+async def command_transaction(
+    location: DatabaseLocation, settings: Settings, tenancy: Tenancy
+) -> AsyncIterator[AsyncSession]:
+    """A CLI command's single transaction as the application role, on its own engine."""
+    engine = create_engine(location.app_url, settings)
+    try:
+        async with transaction(create_sessionmaker(engine), tenancy) as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession], tenancy: Tenancy
 ) -> AsyncIterator[AsyncSession]:

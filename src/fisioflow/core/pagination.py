@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import uuid
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Protocol, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -24,19 +24,19 @@ class Page(BaseModel, Generic[T]):
 
 class PageParams(BaseModel):
     limit: int
-    after: uuid.UUID | None = None
-    score: float | None = None  # ranked lists: keyset on (score desc, id)
+    after: uuid.UUID | None = None  # keyset on time-ordered ids
     offset: int = 0  # lists ranked by an index walk (name search): position in the ranking
 
 
-def encode_cursor(
-    last_id: uuid.UUID | None = None, score: float | None = None, offset: int | None = None
-) -> str:
+class HasId(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+def encode_cursor(*, after: uuid.UUID | None = None, offset: int | None = None) -> str:
     data: dict[str, object] = {}
-    if last_id is not None:
-        data["after"] = str(last_id)
-    if score is not None:
-        data["score"] = score
+    if after is not None:
+        data["after"] = str(after)
     if offset is not None:
         data["offset"] = offset
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
@@ -47,11 +47,9 @@ def decode_cursor(cursor: str, limit: int) -> PageParams:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded))
         after = data.get("after")
-        score = data.get("score")
         return PageParams(
             limit=limit,
             after=None if after is None else uuid.UUID(after),
-            score=None if score is None else float(score),
             offset=max(0, int(data.get("offset", 0))),
         )
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
@@ -65,10 +63,12 @@ def page_params(
     return PageParams(limit=limit) if cursor is None else decode_cursor(cursor, limit)
 
 
-def build_page(
-    rows: list[T], *, limit: int, last_id: uuid.UUID | None, last_score: float | None = None
-) -> Page[T]:
-    """`rows` holds up to limit + 1 items; the extra one only says there is more."""
-    has_more = len(rows) > limit
-    cursor = encode_cursor(last_id, last_score) if has_more and last_id else None
-    return Page(items=rows[:limit], next_cursor=cursor)
+Item = TypeVar("Item", bound=HasId)
+
+
+def build_page(items: list[Item], *, limit: int) -> Page[Item]:
+    """`items` holds up to limit + 1 rows in id order; the extra one only says there is
+    more, and the cursor points after the last row shown."""
+    if len(items) <= limit:
+        return Page(items=items, next_cursor=None)
+    return Page(items=items[:limit], next_cursor=encode_cursor(after=items[limit - 1].id))

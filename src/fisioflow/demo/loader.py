@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fisioflow.auth import passwords, repository
 from fisioflow.clinic.schemas import AdminIn, ClinicIn
 from fisioflow.clinic.service import NewClinic, create_clinic
-from fisioflow.core.database import DatabaseLocation, Tenancy, create_engine, create_sessionmaker
-from fisioflow.core.database import transaction as db_transaction
+from fisioflow.core.database import DatabaseLocation, Tenancy, command_transaction
 from fisioflow.models import User
 from fisioflow.patient.schemas import Address, PatientIn
 from fisioflow.patient.service import create_patient
@@ -50,22 +49,17 @@ def load_demo(settings: Settings, location: DatabaseLocation, *, console: Consol
 
 
 async def _load(settings: Settings, location: DatabaseLocation, *, console: Console) -> bool:
-    engine = create_engine(location.app_url, settings)
-    try:
-        sessions = create_sessionmaker(engine)
-        async with db_transaction(sessions, Tenancy(actor="command:demo")) as session:
-            if await repository.clinic_id_by_slug(session, DEMO_SLUG) is not None:
-                return False
-            fake = Faker("pt_BR")
-            fake.seed_instance(2026)
-            created = await _create_clinic(session)
-            staff = await _create_staff(session, created, fake)
-            practitioner_ids = await _create_practitioners(session, created, staff, fake)
-            await _create_patients(session, created, practitioner_ids, fake)
-        console.print(f"loaded demo clinic [bold]{DEMO_SLUG}[/]")
-        return True
-    finally:
-        await engine.dispose()
+    async with command_transaction(location, settings, Tenancy(actor="command:demo")) as session:
+        if await repository.clinic_id_by_slug(session, DEMO_SLUG) is not None:
+            return False
+        fake = Faker("pt_BR")
+        fake.seed_instance(2026)
+        created = await _create_clinic(session)
+        staff = await _create_staff(session, created, fake)
+        practitioner_ids = await _create_practitioners(session, created, staff, fake)
+        await _create_patients(session, created, practitioner_ids, fake)
+    console.print(f"loaded demo clinic [bold]{DEMO_SLUG}[/]")
+    return True
 
 
 async def _create_clinic(session: AsyncSession) -> NewClinic:

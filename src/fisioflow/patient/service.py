@@ -88,8 +88,7 @@ async def list_patients(
         session, principal.tenant_id, query, filters, limit=page.limit + 1, after=page.after
     )
     items = [PatientListItem.model_validate(p, from_attributes=True) for p in rows]
-    last = rows[page.limit - 1].id if len(rows) > page.limit else None
-    return build_page(items, limit=page.limit, last_id=last)
+    return build_page(items, limit=page.limit)
 
 
 async def _name_page(

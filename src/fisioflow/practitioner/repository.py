@@ -50,3 +50,13 @@ async def id_for_user(
             Practitioner.tenant_id == tenant, Practitioner.user_id == user_id
         )
     )
+
+
+async def for_user(
+    session: AsyncSession, tenant: TenantId, user_id: uuid.UUID
+) -> Practitioner | None:
+    return await session.scalar(
+        select(Practitioner).where(
+            Practitioner.tenant_id == tenant, Practitioner.user_id == user_id
+        )
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fisioflow.auth import repository as auth_repository
 from fisioflow.auth.permissions import Permission, ensure_allowed
 from fisioflow.auth.principal import Principal, Role
 from fisioflow.core.errors import Conflict, InvalidInput, NotFound
@@ -15,7 +16,6 @@ from fisioflow.core.pagination import Page, PageParams, build_page
 from fisioflow.models import Practitioner
 from fisioflow.practitioner import repository
 from fisioflow.practitioner.schemas import PractitionerIn, PractitionerOut, PractitionerUpdate
-from fisioflow.user import repository as user_repository
 
 _UNIQUE_FIELDS = {
     "uq_practitioner_tenant_id_council_council_number_council_state": (
@@ -37,8 +37,7 @@ async def list_practitioners(
     rows = await repository.list_page(
         session, principal.tenant_id, after=page.after, limit=page.limit, status=status
     )
-    last = rows[page.limit - 1].id if len(rows) > page.limit else None
-    return build_page([out(p) for p in rows], limit=page.limit, last_id=last)
+    return build_page([out(p) for p in rows], limit=page.limit)
 
 
 async def get_practitioner(
@@ -87,7 +86,7 @@ async def update_practitioner(
 async def _check_linkable_user(
     session: AsyncSession, principal: Principal, user_id: uuid.UUID
 ) -> None:
-    user = await user_repository.get(session, principal.tenant_id, user_id)
+    user = await auth_repository.user_by_id(session, principal.tenant_id, user_id)
     if user is None or user.role not in (Role.PRACTITIONER.value, Role.ADMIN.value):
         raise InvalidInput(
             "user_id must be a practitioner or admin user of this clinic", field="user_id"

@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth.principal import TenantId
-from fisioflow.models import Clinic, Patient, Practitioner, RecordEntry
+from fisioflow.models import Clinic, RecordEntry
 
 
 @dataclass(frozen=True)
@@ -18,22 +18,6 @@ class Timeline:
     kinds: Sequence[str] = ()
     status: str | None = None
     signed_only: bool = False
-
-
-async def patient(session: AsyncSession, tenant: TenantId, patient_id: uuid.UUID) -> Patient | None:
-    return await session.scalar(
-        select(Patient).where(Patient.tenant_id == tenant, Patient.id == patient_id)
-    )
-
-
-async def practitioner_for_user(
-    session: AsyncSession, tenant: TenantId, user_id: uuid.UUID
-) -> Practitioner | None:
-    return await session.scalar(
-        select(Practitioner).where(
-            Practitioner.tenant_id == tenant, Practitioner.user_id == user_id
-        )
-    )
 
 
 async def patients_read_records(session: AsyncSession, tenant: TenantId) -> bool:

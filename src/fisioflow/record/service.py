@@ -27,6 +27,8 @@ from fisioflow.core.errors import Conflict, Forbidden, NotFound
 from fisioflow.core.ids import new_id
 from fisioflow.core.pagination import Page, PageParams, build_page
 from fisioflow.models import Patient, Practitioner, RecordEntry
+from fisioflow.patient import repository as patient_repository
+from fisioflow.practitioner import repository as practitioner_repository
 from fisioflow.record import integrity, repository
 from fisioflow.record.repository import Timeline
 from fisioflow.record.schemas import (
@@ -60,8 +62,8 @@ async def _access(
     ensure_allowed(
         principal, Permission.RECORDS_WRITE if write else Permission.RECORDS_READ, on_object=True
     )
-    patient = await repository.patient(session, principal.tenant_id, patient_id)
-    own = await repository.practitioner_for_user(session, principal.tenant_id, principal.user_id)
+    patient = await patient_repository.get(session, principal.tenant_id, patient_id)
+    own = await practitioner_repository.for_user(session, principal.tenant_id, principal.user_id)
     treats = own is not None and patient is not None and patient.practitioner_id == own.id
     if patient is None or not (treats or principal.role == Role.ADMIN):
         raise NotFound("patient not found")
@@ -76,7 +78,7 @@ async def _patient_self(
         session, tenant
     ):
         raise NotFound("patient not found")
-    patient = await repository.patient(session, tenant, patient_id)
+    patient = await patient_repository.get(session, tenant, patient_id)
     if patient is None:
         raise NotFound("patient not found")
     return Access(patient=patient, practitioner=None, signed_only=True)
@@ -109,8 +111,7 @@ async def list_records(
     rows = await repository.timeline(
         session, principal.tenant_id, patient_id, filters, before=page.after, limit=page.limit
     )
-    last = rows[page.limit - 1].id if len(rows) > page.limit else None
-    return build_page([out(r) for r in rows], limit=page.limit, last_id=last)
+    return build_page([out(r) for r in rows], limit=page.limit)
 
 
 async def get_record(

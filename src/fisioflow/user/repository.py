@@ -20,10 +20,6 @@ async def list_page(
     return list(await session.scalars(statement))
 
 
-async def get(session: AsyncSession, tenant: TenantId, user_id: uuid.UUID) -> User | None:
-    return await session.scalar(select(User).where(User.tenant_id == tenant, User.id == user_id))
-
-
 async def active_admin_count(session: AsyncSession, tenant: TenantId) -> int:
     count = await session.scalar(
         select(func.count())

@@ -26,13 +26,12 @@ async def list_users(
         session, principal.tenant_id, after=page.after, limit=page.limit
     )
     items = [UserOut.model_validate(u, from_attributes=True) for u in rows]
-    last = rows[page.limit - 1].id if len(rows) > page.limit else None
-    return build_page(items, limit=page.limit, last_id=last)
+    return build_page(items, limit=page.limit)
 
 
 async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
     ensure_allowed(principal, Permission.USERS_READ, on_object=True)
-    user = await repository.get(session, principal.tenant_id, user_id)
+    user = await auth_repository.user_by_id(session, principal.tenant_id, user_id)
     if user is None:
         raise NotFound("user not found")
     return user
