@@ -65,8 +65,12 @@ def template_db(embedded_pg: EmbeddedPostgres) -> str:
     with _FileLock(TEST_DATA_DIR / "template.lock"):
         su = libpq_dsn(make_url(embedded_pg.url()))
         with psycopg.connect(su, autocommit=True) as conn:
-            found = conn.execute("select 1 from pg_database where datname = %s", [name])
-            if found.fetchone() is None:
+            found = conn.execute(
+                "select datistemplate from pg_database where datname = %s", [name]
+            ).fetchone()
+            if found is not None and not found[0]:  # a run that failed while migrating
+                conn.execute(sql.SQL("drop database {}").format(sql.Identifier(name)))
+            if found is None or not found[0]:
                 location = location_for(embedded_pg, name)
                 bootstrap(location, app_role=APP_ROLE)
                 upgrade(location.owner_url, app_role=APP_ROLE)
