@@ -14,6 +14,8 @@ from fisioflow.health.endpoints import router as health_router
 from fisioflow.patient.endpoints import router as patient_router
 from fisioflow.practitioner.endpoints import router as practitioner_router
 from fisioflow.record.endpoints import router as record_router
+from fisioflow.scheduling.endpoints import router as scheduling_router
+from fisioflow.scheduling.resource_endpoints import router as scheduling_resource_router
 from fisioflow.user.endpoints import router as user_router
 
 
@@ -26,4 +28,6 @@ def routers() -> list[APIRouter]:
         practitioner_router,
         patient_router,
         record_router,
+        scheduling_router,
+        scheduling_resource_router,
     ]

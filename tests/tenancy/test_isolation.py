@@ -94,12 +94,85 @@ async def _record_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list
     return created.json()["id"], [RECORD_SECRET]
 
 
+APPOINTMENT_NOTE = "Nota de agenda da vítima"
+FUTURE = "2099-03-02T10:00:00-03:00"
+
+
+async def _first_ids(client: httpx.AsyncClient, admin: Actor) -> tuple[str, str]:
+    patients = await client.get("/api/v1/patients", headers=admin.headers)
+    practitioners = await client.get("/api/v1/practitioners", headers=admin.headers)
+    return practitioners.json()["items"][0]["id"], patients.json()["items"][0]["id"]
+
+
+async def _appointment_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    practitioner_id, patient_id = await _first_ids(client, admin)
+    created = await client.post(
+        "/api/v1/appointments",
+        json={
+            "patient_id": patient_id,
+            "practitioner_id": practitioner_id,
+            "starts_at": FUTURE,
+            "duration_minutes": 50,
+            "type": "group",
+            "capacity": 4,
+            "notes": APPOINTMENT_NOTE,
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], [APPOINTMENT_NOTE]
+
+
+async def _series_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    practitioner_id, patient_id = await _first_ids(client, admin)
+    created = await client.post(
+        "/api/v1/appointment-series",
+        json={
+            "patient_id": patient_id,
+            "practitioner_id": practitioner_id,
+            "starts_at": "2099-04-06T08:00:00-03:00",
+            "duration_minutes": 50,
+            "rrule": "FREQ=WEEKLY;COUNT=3",
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], []
+
+
+async def _room_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    created = await client.post(
+        "/api/v1/rooms", json={"name": "Sala Secreta da Vítima"}, headers=admin.headers
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], ["Sala Secreta da Vítima"]
+
+
+async def _time_off_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    created = await client.post(
+        "/api/v1/time-off",
+        json={
+            "kind": "holiday",
+            "starts_at": "2099-12-25T00:00:00-03:00",
+            "ends_at": "2099-12-26T00:00:00-03:00",
+            "reason": "Feriado secreto da vítima",
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], ["Feriado secreto da vítima"]
+
+
 # path parameter name -> how to make one in the victim clinic (in this order)
 ID_FACTORIES: dict[str, IdFactory] = {
     "user_id": _user_id,
     "practitioner_id": _practitioner_id,
     "patient_id": _patient_id,
     "record_id": _record_id,
+    "appointment_id": _appointment_id,
+    "series_id": _series_id,
+    "room_id": _room_id,
+    "time_off_id": _time_off_id,
 }
 # bodies that pass validation, so the handler (not the validator) answers
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -109,6 +182,19 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", _RECORDS): {"kind": "evolution", "content": {"plan": "Changed By Intruder"}},
     ("PATCH", f"{_RECORDS}/{{record_id}}"): {"content": {"plan": "Changed By Intruder"}},
     ("POST", f"{_RECORDS}/{{record_id}}/addenda"): {"content": {"text": "Changed By Intruder"}},
+    ("PATCH", "/api/v1/appointments/{appointment_id}"): {"notes": "Changed By Intruder"},
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): {
+        "reason": "Changed By Intruder",
+        "cancelled_by": "clinic",
+    },
+    ("POST", "/api/v1/appointment-series/{series_id}/cancel"): {
+        "reason": "Changed By Intruder",
+        "cancelled_by": "clinic",
+    },
+    ("PATCH", "/api/v1/rooms/{room_id}"): {"name": "Changed By Intruder"},
+    ("POST", "/api/v1/appointments/{appointment_id}/participants"): {
+        "patient_id": "00000000-0000-7000-8000-000000000000"
+    },
 }
 # every request also carries these, so a missing precondition is not what answers
 HEADERS = {"If-Match": '"1"'}
@@ -189,6 +275,16 @@ async def _assert_victim_untouched(client: httpx.AsyncClient, victim: Victim) ->
     assert record.json()["status"] == "draft"
     assert record.json()["content"] == {"subjective": RECORD_SECRET}
     assert record.json()["addenda"] == []
+    appointment = await client.get(
+        f"/api/v1/appointments/{victim.ids['appointment_id']}", headers=victim.admin.headers
+    )
+    assert appointment.json()["status"] == "scheduled"
+    assert appointment.json()["notes"] == APPOINTMENT_NOTE
+    assert appointment.json()["version"] == 1
+    series = await client.get(
+        f"/api/v1/appointment-series/{victim.ids['series_id']}", headers=victim.admin.headers
+    )
+    assert [a["status"] for a in series.json()["appointments"]] == ["scheduled"] * 3
 
 
 class TestEndpointDiscovery:

@@ -1,5 +1,13 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
+from fisioflow.models.appointment import (
+    APPOINTMENT_STATUSES,
+    APPOINTMENT_TYPES,
+    Appointment,
+    AppointmentSeries,
+    Room,
+    TimeOff,
+)
 from fisioflow.models.base import Base
 from fisioflow.models.clinic import Clinic
 from fisioflow.models.patient import PATIENT_STATUSES, Patient
@@ -8,10 +16,14 @@ from fisioflow.models.record import RECORD_KINDS, RECORD_STATUSES, RecordEntry
 from fisioflow.models.user import ROLES, OneTimeToken, RefreshToken, User
 
 __all__ = [
+    "APPOINTMENT_STATUSES",
+    "APPOINTMENT_TYPES",
     "PATIENT_STATUSES",
     "RECORD_KINDS",
     "RECORD_STATUSES",
     "ROLES",
+    "Appointment",
+    "AppointmentSeries",
     "Base",
     "Clinic",
     "OneTimeToken",
@@ -19,5 +31,7 @@ __all__ = [
     "Practitioner",
     "RecordEntry",
     "RefreshToken",
+    "Room",
+    "TimeOff",
     "User",
 ]

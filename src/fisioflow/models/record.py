@@ -50,6 +50,9 @@ class RecordEntry(TenantScoped, Base):
         ForeignKeyConstraint(
             ["tenant_id", "signed_by"], ["user_account.tenant_id", "user_account.id"]
         ),
+        ForeignKeyConstraint(
+            ["tenant_id", "appointment_id"], ["appointment.tenant_id", "appointment.id"]
+        ),
         # Same patient as the parent, by construction.
         ForeignKeyConstraint(
             ["tenant_id", "patient_id", "parent_id"],
@@ -62,7 +65,7 @@ class RecordEntry(TenantScoped, Base):
     )
 
     patient_id: Mapped[uuid.UUID]
-    # The appointment this entry documents; a foreign key joins when scheduling lands.
+    # The appointment this entry documents.
     appointment_id: Mapped[uuid.UUID | None]
     author_id: Mapped[uuid.UUID]
     kind: Mapped[str] = mapped_column(String(20))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fisioflow.auth.context import Auth
 from fisioflow.core.deps import API_V1
 from fisioflow.core.errors import documented
+from fisioflow.core.etag import set_etag
 from fisioflow.core.pagination import Page, PageParams, page_params
 from fisioflow.patient import service
 from fisioflow.patient.repository import Filters
@@ -21,13 +22,10 @@ from fisioflow.patient.schemas import (
     PatientUpdate,
     Status,
 )
+from fisioflow.scheduling import service as scheduling
 from fisioflow.user.schemas import InviteOut
 
 router = APIRouter(prefix=f"{API_V1}/patients", tags=["patients"])
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'"{version}"'
 
 
 @router.get("", responses=documented(401, 403, 422))
@@ -48,15 +46,16 @@ async def list_patients(
 @router.post("", status_code=status.HTTP_201_CREATED, responses=documented(401, 403, 409, 422))
 async def create_patient(body: PatientIn, ctx: Auth, response: Response) -> PatientCreated:
     created = await service.create_patient(ctx.session, ctx.principal, body)
-    _etag(response, created.version)
+    set_etag(response, created.version)
     return created
 
 
 @router.get("/{patient_id}", responses=documented(401, 404))
 async def get_patient(patient_id: uuid.UUID, ctx: Auth, response: Response) -> PatientOut:
     patient = await service.get_patient(ctx.session, ctx.principal, patient_id)
-    _etag(response, patient.version)
-    return service.out(patient)
+    set_etag(response, patient.version)
+    attendance = await scheduling.attendance(ctx.session, ctx.principal, patient_id)
+    return service.out(patient).model_copy(update={"attendance": attendance})
 
 
 @router.patch("/{patient_id}", responses=documented(401, 404, 409, 412, 422))
@@ -70,14 +69,14 @@ async def update_patient(
     patient = await service.update_patient(
         ctx.session, ctx.principal, patient_id, body, if_match=if_match
     )
-    _etag(response, patient.version)
+    set_etag(response, patient.version)
     return service.out(patient)
 
 
 @router.post("/{patient_id}/archive", responses=documented(401, 404))
 async def archive_patient(patient_id: uuid.UUID, ctx: Auth, response: Response) -> PatientOut:
     patient = await service.archive_patient(ctx.session, ctx.principal, patient_id)
-    _etag(response, patient.version)
+    set_etag(response, patient.version)
     return service.out(patient)
 
 

@@ -18,6 +18,7 @@ from pydantic import (
 
 from fisioflow.core import br
 from fisioflow.core.schemas import StrictModel
+from fisioflow.scheduling.schemas import Attendance
 
 MAX_AGE_YEARS = 130
 Sex = Literal["female", "male", "intersex", "unknown"]
@@ -181,6 +182,9 @@ class PatientOut(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    attendance: Attendance | None = Field(
+        default=None, description="Appointment counts; included when reading one patient"
+    )
 
 
 class DuplicateWarning(BaseModel):

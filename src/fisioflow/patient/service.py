@@ -21,6 +21,7 @@ from fisioflow.core.errors import (
     NotFound,
     PreconditionFailed,
 )
+from fisioflow.core.etag import parse_if_match
 from fisioflow.core.pagination import Page, PageParams, build_page, encode_cursor
 from fisioflow.core.schemas import validate_as
 from fisioflow.models import Patient, User
@@ -36,8 +37,6 @@ from fisioflow.patient.schemas import (
 )
 from fisioflow.practitioner import repository as practitioner_repository
 from fisioflow.user import repository as user_repository
-
-_ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 
 def out(patient: Patient) -> PatientOut:
@@ -191,7 +190,7 @@ async def update_patient(
     if_match: str | None,
 ) -> Patient:
     patient = await get_patient(session, principal, patient_id, write=True)
-    expected = parse_if_match(if_match)
+    expected = parse_if_match(if_match, noun="patient")
     merged = {
         **out(patient).model_dump(mode="json"),
         **body.model_dump(mode="json", exclude_unset=True),
@@ -203,21 +202,6 @@ async def update_patient(
         if existing:
             raise _cpf_taken(existing)
     return await _compare_and_set(session, principal, patient, expected, _columns(valid))
-
-
-def parse_if_match(value: str | None) -> int:
-    """The version the client last saw, from `If-Match: "3"` (weak tags accepted)."""
-    if value is None:
-        raise FisioflowError(
-            "If-Match with the patient's version (its ETag) is required",
-            code="precondition_required",
-            status=428,
-            field="If-Match",
-        )
-    match = _ETAG.match(value.strip())
-    if match is None:
-        raise InvalidInput('If-Match must be the ETag of the patient, like "3"', field="If-Match")
-    return int(match.group(1))
 
 
 async def archive_patient(
