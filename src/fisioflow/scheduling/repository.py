@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -69,14 +69,11 @@ async def list_page(
     )
     if after is not None:
         cursor = aliased(Appointment)
-        mark = (
-            select(cursor.starts_at, cursor.id)
-            .where(cursor.tenant_id == tenant, cursor.id == after)
-            .subquery()
+        mark = select(cursor.starts_at, cursor.id).where(
+            cursor.tenant_id == tenant, cursor.id == after
         )
         statement = statement.where(
-            func.row(Appointment.starts_at, Appointment.id)
-            > select(func.row(mark.c.starts_at, mark.c.id)).scalar_subquery()
+            tuple_(Appointment.starts_at, Appointment.id) > mark.scalar_subquery()
         )
     return list(await session.scalars(statement.where(*_conditions(filters))))
 

@@ -7,7 +7,14 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
 
 from fisioflow.core.schemas import StrictModel
 
@@ -129,6 +136,10 @@ class AppointmentOut(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @field_serializer("starts_at", "ends_at")
+    def _utc(self, value: dt.datetime) -> dt.datetime:
+        return value.astimezone(dt.UTC)  # the same instant reads the same in every answer
 
 
 class ConflictOut(BaseModel):
