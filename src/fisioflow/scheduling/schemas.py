@@ -183,6 +183,10 @@ class SeriesOut(BaseModel):
     appointments: list[AppointmentOut]
     skipped: list[SkippedOccurrence] = Field(default_factory=list)
 
+    @field_serializer("starts_at")
+    def _utc(self, value: dt.datetime) -> dt.datetime:
+        return value.astimezone(dt.UTC)
+
 
 class SeriesCancelIn(StrictModel):
     reason: str = Field(min_length=1, max_length=500)
