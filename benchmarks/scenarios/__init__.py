@@ -6,6 +6,7 @@ from benchmarks.scenario import Scenario
 from benchmarks.scenarios.health import HEALTH_LIVE, HEALTH_READY
 from benchmarks.scenarios.identity import AUTHENTICATED_READ, LOGIN
 from benchmarks.scenarios.patients import PATIENT_SCENARIOS
+from benchmarks.scenarios.scheduling import SCHEDULING_SCENARIOS
 
 SCENARIOS: tuple[Scenario, ...] = (
     HEALTH_LIVE,
@@ -13,6 +14,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     LOGIN,
     AUTHENTICATED_READ,
     *PATIENT_SCENARIOS,
+    *SCHEDULING_SCENARIOS,
 )
 
 

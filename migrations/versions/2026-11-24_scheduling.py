@@ -1,6 +1,6 @@
 """The agenda: appointments that can never double-book, series, rooms, time off.
 
-Revision ID: 0014_scheduling
+Revision ID: 0009_scheduling
 Revises: 0008_patient_search_knn
 Create Date: 2026-11-24
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, ExcludeConstraint
 
 from fisioflow.core.migration_helpers import app_role, enable_tenant_rls
 
-revision = "0014_scheduling"
+revision = "0009_scheduling"
 down_revision = "0008_patient_search_knn"
 branch_labels = None
 depends_on = None

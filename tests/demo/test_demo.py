@@ -28,8 +28,22 @@ class TestDemo:
                 "select (select count(*) from practitioner), (select count(*) from patient),"
                 " (select count(*) from patient where practitioner_id is null)"
             ).fetchone()
+            agenda = conn.execute(
+                "select status, count(*) from appointment group by status order by status"
+            ).fetchall()
+            extras = conn.execute(
+                "select (select count(*) from appointment_series),"
+                " (select count(*) from appointment where type = 'group'),"
+                " (select count(*) from room)"
+            ).fetchone()
         assert roles == [("admin", 1), ("practitioner", 3), ("receptionist", 1)]
         assert counts == (3, 30, 0)
+        statuses = dict(agenda)
+        assert sum(statuses.values()) == 3 * 50 + 3 * 8 + 4
+        assert statuses.get("scheduled", 0) > 0
+        if statuses.get("completed"):  # past visits of this week, unless it is Monday 8:00
+            assert set(statuses) >= {"completed", "scheduled"}
+        assert extras == (3, 4, 3)
 
     async def test_demo_admin_can_log_in(
         self, settings: Settings, database: DatabaseLocation

@@ -1,7 +1,7 @@
 """Realistic pt-BR demo clinic (Faker), loaded once and idempotent, through the same
 services (and validation) as the API.
 
-Each domain adds its part here as it lands (agenda, prescriptions).
+Each domain adds its part here as it lands (agenda: demo/agenda.py; prescriptions).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from faker import Faker
 from rich.console import Console
@@ -19,8 +20,9 @@ from fisioflow.auth import passwords, repository
 from fisioflow.clinic.schemas import AdminIn, ClinicIn
 from fisioflow.clinic.service import NewClinic, create_clinic
 from fisioflow.core.database import DatabaseLocation, Tenancy, command_transaction
+from fisioflow.demo.agenda import load_agenda
 from fisioflow.models import User
-from fisioflow.patient.schemas import Address, PatientIn
+from fisioflow.patient.schemas import Address, PatientCreated, PatientIn
 from fisioflow.patient.service import create_patient
 from fisioflow.practitioner.schemas import PractitionerIn
 from fisioflow.practitioner.service import create_practitioner
@@ -57,7 +59,14 @@ async def _load(settings: Settings, location: DatabaseLocation, *, console: Cons
         created = await _create_clinic(session)
         staff = await _create_staff(session, created, fake)
         practitioner_ids = await _create_practitioners(session, created, staff, fake)
-        await _create_patients(session, created, practitioner_ids, fake)
+        patients = await _create_patients(session, created, practitioner_ids, fake)
+        await load_agenda(
+            session,
+            created.principal,
+            practitioner_ids=practitioner_ids,
+            patients=patients,
+            tz=ZoneInfo(created.clinic.timezone),
+        )
     console.print(f"loaded demo clinic [bold]{DEMO_SLUG}[/]")
     return True
 
@@ -113,7 +122,8 @@ async def _create_practitioners(
 
 async def _create_patients(
     session: AsyncSession, created: NewClinic, practitioner_ids: list[uuid.UUID], fake: Faker
-) -> None:
+) -> list[PatientCreated]:
+    patients = []
     for n in range(PATIENTS):
         birth = fake.date_of_birth(minimum_age=18, maximum_age=85)
         body = PatientIn(
@@ -133,4 +143,5 @@ async def _create_patients(
             practitioner_id=practitioner_ids[n % len(practitioner_ids)],
             consent_version="2026-01",
         )
-        await create_patient(session, created.principal, body)
+        patients.append(await create_patient(session, created.principal, body))
+    return patients
