@@ -223,8 +223,16 @@ def _serve(
     }
     with _stop_signals_exit_cleanly():
         if settings.workers > 1:
-            # Worker processes build their own app from the same environment.
-            uvicorn.run(APP_FACTORY, factory=True, workers=settings.workers, **options)
+            # Worker processes build their own app from the same environment. uvicorn
+            # kills a worker that does not answer its health ping in 5 s by default;
+            # on a busy machine importing the app alone can take longer (restart loop).
+            uvicorn.run(
+                APP_FACTORY,
+                factory=True,
+                workers=settings.workers,
+                timeout_worker_healthcheck=60,
+                **options,
+            )
         else:
             uvicorn.Server(uvicorn.Config(create_app(settings, location), **options)).run()
 
