@@ -48,7 +48,12 @@ def ensure_agenda(dsn: str, clinic: Clinic) -> AgendaData:
                 "select id from practitioner order by id limit %s", [PRACTITIONERS]
             ).fetchall()
         ]
-        patients = [r[0] for r in conn.execute("select id from patient order by id").fetchall()]
+        patients = [
+            r[0]
+            for r in conn.execute(
+                "select id from patient where archived_at is null order by id"
+            ).fetchall()
+        ]
         existing = conn.execute(
             "select min(starts_at), max(starts_at), count(*) from appointment"
             " where practitioner_id = any(%s)",

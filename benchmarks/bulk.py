@@ -88,9 +88,9 @@ def staged_insert(
     stage = sql.Identifier(f"stage_{table}")
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
     conn.execute(
-        sql.SQL("create temp table {} (like {} including defaults) on commit drop").format(
-            stage, sql.Identifier(table)
-        )
+        sql.SQL(
+            "create temp table {} (like {} including defaults including generated) on commit drop"
+        ).format(stage, sql.Identifier(table))
     )
     copied = _copy(conn, sql.SQL("copy {} ({}) from stdin").format(stage, cols), rows, advance)
     for n, condition in enumerate(batches):
