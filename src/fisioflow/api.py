@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from fisioflow.auth.endpoints import router as auth_router
 from fisioflow.clinic.endpoints import router as clinic_router
+from fisioflow.engagement import endpoints as engagement
 from fisioflow.health.endpoints import router as health_router
 from fisioflow.patient.endpoints import router as patient_router
 from fisioflow.practitioner.endpoints import router as practitioner_router
@@ -30,4 +31,7 @@ def routers() -> list[APIRouter]:
         record_router,
         scheduling_router,
         scheduling_resource_router,
+        engagement.portal_router,
+        engagement.staff_router,
+        engagement.sos_router,
     ]

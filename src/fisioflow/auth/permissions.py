@@ -26,6 +26,30 @@ class Permission(StrEnum):
     AGENDA_READ = "agenda:read"
     AGENDA_WRITE = "agenda:write"
     AUDIT_READ = "audit:read"
+    # A patient's shared diary, mood check-ins and mood trend (never private entries).
+    DIARY_READ = "diary:read"
+    MESSAGES_READ = "messages:read"
+    MESSAGES_WRITE = "messages:write"
+    INTERNAL_NOTES_READ = "internal_notes:read"
+    INTERNAL_NOTES_WRITE = "internal_notes:write"
+    SOS_READ = "sos:read"
+    SOS_ACKNOWLEDGE = "sos:acknowledge"
+    # The patient's own portal: diary, mood, messages, SOS (needs a linked patient).
+    PORTAL = "portal:use"
+
+
+# Acting as a patient is not a staff power: admins do not hold these.
+_PATIENT_ONLY = {Permission.PORTAL}
+# Therapy engagement is clinical: admins and practitioners, not receptionists.
+_ENGAGEMENT_STAFF = {
+    Permission.DIARY_READ,
+    Permission.MESSAGES_READ,
+    Permission.MESSAGES_WRITE,
+    Permission.INTERNAL_NOTES_READ,
+    Permission.INTERNAL_NOTES_WRITE,
+    Permission.SOS_READ,
+    Permission.SOS_ACKNOWLEDGE,
+}
 
 
 _STAFF_COMMON = {
@@ -37,17 +61,18 @@ _STAFF_COMMON = {
 }
 
 MATRIX: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(set(Permission) - _PATIENT_ONLY),
     Role.PRACTITIONER: frozenset(
         _STAFF_COMMON
         | {
             Permission.PATIENTS_WRITE,
             Permission.RECORDS_READ,
             Permission.RECORDS_WRITE,
+            *_ENGAGEMENT_STAFF,
         }
     ),
     Role.RECEPTIONIST: frozenset(_STAFF_COMMON | {Permission.PATIENTS_WRITE}),
-    Role.PATIENT: frozenset({Permission.CLINIC_READ}),
+    Role.PATIENT: frozenset({Permission.CLINIC_READ, Permission.PORTAL}),
 }
 
 

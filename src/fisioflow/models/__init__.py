@@ -10,6 +10,13 @@ from fisioflow.models.appointment import (
 )
 from fisioflow.models.base import Base
 from fisioflow.models.clinic import Clinic
+from fisioflow.models.engagement import (
+    DiaryEntry,
+    InternalNote,
+    MoodEntry,
+    PatientMessage,
+    SosEvent,
+)
 from fisioflow.models.patient import PATIENT_STATUSES, Patient
 from fisioflow.models.practitioner import Practitioner
 from fisioflow.models.record import RECORD_KINDS, RECORD_STATUSES, RecordEntry
@@ -26,12 +33,17 @@ __all__ = [
     "AppointmentSeries",
     "Base",
     "Clinic",
+    "DiaryEntry",
+    "InternalNote",
+    "MoodEntry",
     "OneTimeToken",
     "Patient",
+    "PatientMessage",
     "Practitioner",
     "RecordEntry",
     "RefreshToken",
     "Room",
+    "SosEvent",
     "TimeOff",
     "User",
 ]

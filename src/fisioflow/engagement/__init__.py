@@ -1,0 +1,1 @@
+"""Patient engagement: diary, mood, secure messages, internal notes, SOS."""
