@@ -70,9 +70,7 @@ class TestPortal:
         gone = await client.get(f"{DIARY}/{entry['id']}", headers=care.portal)
         assert gone.status_code == 404
 
-    async def test_newest_first_with_cursor_and_tag_filter(
-        self, client: httpx.AsyncClient
-    ) -> None:
+    async def test_newest_first_with_cursor_and_tag_filter(self, client: httpx.AsyncClient) -> None:
         care = await create_care(client)
         ids = [(await write(care, client, tags=[f"dia {n}", "rotina"]))["id"] for n in range(3)]
         first = await client.get(DIARY, params={"limit": 2}, headers=care.portal)
