@@ -190,8 +190,13 @@ def _append_only_policies() -> None:
         _policy(table, f"{table}_readers", "select", f"({SELF}) or {STAFF} or {SYSTEM}")
         _policy(table, f"{table}_writers", "insert", f"({SELF}) or {SYSTEM}")
     _policy("sos_event", "sos_event_acknowledgers", "update", f"{STAFF} or {SYSTEM}")
-    for command in ("select", "insert"):
-        _policy("internal_note", f"internal_note_{command}", command, f"{STAFF} or {SYSTEM}")
+    _policy("internal_note", "internal_note_readers", "select", f"{STAFF} or {SYSTEM}")
+    _policy(
+        "internal_note",
+        "internal_note_writers",
+        "insert",
+        f"({STAFF} and author_user_id = app_current_user()) or {SYSTEM}",
+    )
 
 
 def _message_policies() -> None:

@@ -21,6 +21,9 @@ EXPECTED: dict[tuple[str, str], list[int]] = {
     ("PATCH", "/api/v1/users/{target}"): [200, 404, 404, 404],
     ("POST", "/api/v1/users/{target}/invite"): [201, 404, 404, 404],
     ("POST", "/api/v1/users/{target}/deactivate"): [200, 404, 404, 404],
+    ("GET", "/api/v1/sos-events"): [200, 200, 403, 403],
+    # this patient user has no patient row linked: no portal of their own
+    ("GET", "/api/v1/me/diary"): [403, 403, 403, 403],
 }
 BODIES = {
     ("PATCH", "/api/v1/clinic"): {"name": "Renomeada"},

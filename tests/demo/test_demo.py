@@ -36,7 +36,13 @@ class TestDemo:
                 " (select count(*) from appointment where type = 'group'),"
                 " (select count(*) from room)"
             ).fetchone()
-        assert roles == [("admin", 1), ("practitioner", 3), ("receptionist", 1)]
+            engagement = conn.execute(
+                "select (select count(*) from diary_entry),"
+                " (select count(*) from diary_entry where private),"
+                " (select count(*) from mood_entry), (select count(*) from patient_message),"
+                " (select count(*) from internal_note)"
+            ).fetchone()
+        assert roles == [("admin", 1), ("patient", 1), ("practitioner", 3), ("receptionist", 1)]
         assert counts == (3, 30, 0)
         statuses = dict(agenda)
         assert sum(statuses.values()) == 3 * 50 + 3 * 8 + 4
@@ -44,6 +50,7 @@ class TestDemo:
         if statuses.get("completed"):  # past visits of this week, unless it is Monday 8:00
             assert set(statuses) >= {"completed", "scheduled"}
         assert extras == (3, 4, 3)
+        assert engagement == (4, 1, 13, 3, 1)
 
     async def test_demo_admin_can_log_in(
         self, settings: Settings, database: DatabaseLocation
@@ -64,3 +71,43 @@ class TestDemo:
                     json={"clinic_slug": DEMO_SLUG, "email": DEMO_ADMIN, "password": DEMO_PASSWORD},
                 )
         assert response.status_code == 200
+
+    async def test_demo_therapy_patient_and_psychologist(
+        self, settings: Settings, database: DatabaseLocation
+    ) -> None:
+        import asyncio
+
+        import httpx
+
+        from fisioflow.app import create_app
+        from fisioflow.demo.engagement import DEMO_PATIENT_EMAIL
+
+        await asyncio.to_thread(load_demo, settings, database, console=Console(quiet=True))
+        app = create_app(settings, database)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+
+                async def headers(email: str) -> dict[str, str]:
+                    response = await http.post(
+                        "/api/v1/auth/login",
+                        json={"clinic_slug": DEMO_SLUG, "email": email, "password": DEMO_PASSWORD},
+                    )
+                    assert response.status_code == 200, response.text
+                    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+                patient = await headers(DEMO_PATIENT_EMAIL)
+                psychologist = await headers("practitioner3@demo.fisioflow.dev")
+                own = (await http.get("/api/v1/me/diary", headers=patient)).json()["items"]
+                patient_id = own[0]["patient_id"]
+                shared = await http.get(
+                    f"/api/v1/patients/{patient_id}/diary", headers=psychologist
+                )
+                trend = await http.get(
+                    f"/api/v1/patients/{patient_id}/mood-trend", headers=psychologist
+                )
+                thread = await http.get("/api/v1/me/messages", headers=patient)
+        assert len(own) == 4
+        assert len(shared.json()["items"]) == 3
+        assert len(trend.json()["points"]) == 13
+        assert len(thread.json()["items"]) == 3

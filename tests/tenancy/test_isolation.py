@@ -163,6 +163,57 @@ async def _time_off_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, li
     return created.json()["id"], ["Feriado secreto da vítima"]
 
 
+DIARY_SECRET = "Diário da vítima: nunca mostrar"
+MESSAGE_SECRET = "Mensagem sigilosa da vítima"
+SOS_SECRET = "Pedido de socorro da vítima"
+_portals: dict[uuid.UUID, dict[str, str]] = {}
+
+
+async def _portal(client: httpx.AsyncClient, admin: Actor) -> dict[str, str]:
+    """A portal account of a second patient of the victim clinic (made once per clinic)."""
+    if admin.clinic_id not in _portals:
+        email = f"portal-{uuid.uuid4().hex[:8]}@example.com"
+        created = await client.post(
+            "/api/v1/patients",
+            json={"full_name": "Paciente Portal Vítima", "email": email},
+            headers=admin.headers,
+        )
+        assert created.status_code == 201, created.text
+        invite = await client.post(
+            f"/api/v1/patients/{created.json()['id']}/invite", headers=admin.headers
+        )
+        accepted = await client.post(
+            "/api/v1/auth/accept-invite",
+            json={"token": invite.json()["token"], "password": "uma senha bem longa"},
+        )
+        assert accepted.status_code == 200, accepted.text
+        _portals[admin.clinic_id] = {"Authorization": f"Bearer {accepted.json()['access_token']}"}
+    return _portals[admin.clinic_id]
+
+
+async def _portal_post(
+    client: httpx.AsyncClient, admin: Actor, url: str, body: dict[str, Any]
+) -> str:
+    created = await client.post(url, json=body, headers=await _portal(client, admin))
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def _diary_entry_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    body = {"title": DIARY_SECRET, "text": DIARY_SECRET, "mood": 1, "tags": ["vitima"]}
+    return await _portal_post(client, admin, "/api/v1/me/diary", body), [DIARY_SECRET]
+
+
+async def _message_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    body = {"body": MESSAGE_SECRET}
+    return await _portal_post(client, admin, "/api/v1/me/messages", body), [MESSAGE_SECRET]
+
+
+async def _sos_event_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    body = {"message": SOS_SECRET}
+    return await _portal_post(client, admin, "/api/v1/me/sos", body), [SOS_SECRET]
+
+
 # path parameter name -> how to make one in the victim clinic (in this order)
 ID_FACTORIES: dict[str, IdFactory] = {
     "user_id": _user_id,
@@ -173,6 +224,9 @@ ID_FACTORIES: dict[str, IdFactory] = {
     "series_id": _series_id,
     "room_id": _room_id,
     "time_off_id": _time_off_id,
+    "diary_entry_id": _diary_entry_id,
+    "message_id": _message_id,
+    "sos_event_id": _sos_event_id,
 }
 # bodies that pass validation, so the handler (not the validator) answers
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -195,6 +249,9 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/appointments/{appointment_id}/participants"): {
         "patient_id": "00000000-0000-7000-8000-000000000000"
     },
+    ("PATCH", "/api/v1/me/diary/{diary_entry_id}"): {"text": "Changed By Intruder"},
+    ("POST", "/api/v1/patients/{patient_id}/messages"): {"body": "Changed By Intruder"},
+    ("POST", "/api/v1/patients/{patient_id}/internal-notes"): {"body": "Changed By Intruder"},
 }
 # every request also carries these, so a missing precondition is not what answers
 HEADERS = {"If-Match": '"1"'}
@@ -285,6 +342,22 @@ async def _assert_victim_untouched(client: httpx.AsyncClient, victim: Victim) ->
         f"/api/v1/appointment-series/{victim.ids['series_id']}", headers=victim.admin.headers
     )
     assert [a["status"] for a in series.json()["appointments"]] == ["scheduled"] * 3
+    await _assert_portal_untouched(client, victim)
+
+
+async def _assert_portal_untouched(client: httpx.AsyncClient, victim: Victim) -> None:
+    portal = _portals[victim.admin.clinic_id]
+    diary = await client.get(f"/api/v1/me/diary/{victim.ids['diary_entry_id']}", headers=portal)
+    assert diary.status_code == 200
+    assert diary.json()["text"] == DIARY_SECRET
+    messages = (await client.get("/api/v1/me/messages", headers=portal)).json()["items"]
+    assert [(m["body"], m["read_at"]) for m in messages] == [(MESSAGE_SECRET, None)]
+    sos = (await client.get("/api/v1/me/sos", headers=portal)).json()["items"]
+    assert [e["acknowledged_at"] for e in sos] == [None]
+    for what in ("messages", "internal-notes"):
+        url = f"/api/v1/patients/{victim.ids['patient_id']}/{what}"
+        listed = await client.get(url, headers=victim.admin.headers)
+        assert listed.json()["items"] == [], what
 
 
 class TestEndpointDiscovery:

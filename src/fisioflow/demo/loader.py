@@ -1,7 +1,8 @@
 """Realistic pt-BR demo clinic (Faker), loaded once and idempotent, through the same
 services (and validation) as the API.
 
-Each domain adds its part here as it lands (agenda: demo/agenda.py; prescriptions).
+Each domain adds its part here as it lands (agenda: demo/agenda.py; engagement:
+demo/engagement.py; prescriptions).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth import passwords, repository
+from fisioflow.auth.principal import Principal, Role
 from fisioflow.clinic.schemas import AdminIn, ClinicIn
 from fisioflow.clinic.service import NewClinic, create_clinic
 from fisioflow.core.database import DatabaseLocation, Tenancy, command_transaction
 from fisioflow.demo.agenda import load_agenda
+from fisioflow.demo.engagement import load_engagement, portal_user
 from fisioflow.models import User
-from fisioflow.patient.schemas import Address, PatientCreated, PatientIn
+from fisioflow.patient.schemas import Address, PatientCreated, PatientIn, PatientOut
 from fisioflow.patient.service import create_patient
 from fisioflow.practitioner.schemas import PractitionerIn
 from fisioflow.practitioner.service import create_practitioner
@@ -43,6 +46,8 @@ _WEEKDAY = [
 ]
 WORKING_HOURS: dict[str, Any] = dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), _WEEKDAY)
 PATIENTS = 30
+# Patient n is treated by practitioner n % 3; the third practitioner is the psychologist.
+THERAPY_PATIENT = 2
 
 
 def load_demo(settings: Settings, location: DatabaseLocation, *, console: Console) -> bool:
@@ -67,6 +72,7 @@ async def _load(settings: Settings, location: DatabaseLocation, *, console: Cons
             patients=patients,
             tz=ZoneInfo(created.clinic.timezone),
         )
+        await _create_therapy_portal(session, created, staff, patients[THERAPY_PATIENT])
     console.print(f"loaded demo clinic [bold]{DEMO_SLUG}[/]")
     return True
 
@@ -123,7 +129,7 @@ async def _create_practitioners(
 async def _create_patients(
     session: AsyncSession, created: NewClinic, practitioner_ids: list[uuid.UUID], fake: Faker
 ) -> list[PatientCreated]:
-    patients = []
+    patients: list[PatientCreated] = []
     for n in range(PATIENTS):
         birth = fake.date_of_birth(minimum_age=18, maximum_age=85)
         body = PatientIn(
@@ -145,3 +151,26 @@ async def _create_patients(
         )
         patients.append(await create_patient(session, created.principal, body))
     return patients
+
+
+async def _create_therapy_portal(
+    session: AsyncSession, created: NewClinic, staff: list[User], patient: PatientOut
+) -> None:
+    """The psychologist's patient gets a portal account, a diary, moods and messages."""
+    tenant = created.principal.tenant_id
+    user = portal_user(
+        tenant=tenant,
+        patient_id=patient.id,
+        name=patient.full_name,
+        hash_=passwords.hash_password(DEMO_PASSWORD),
+    )
+    session.add(user)
+    await session.flush()
+    psychologist = [u for u in staff if u.role == "practitioner"][THERAPY_PATIENT]
+    await load_engagement(
+        session,
+        patient=Principal(tenant, user.id, Role.PATIENT, patient.id),
+        patient_name=patient.full_name,
+        psychologist=Principal(tenant, psychologist.id, Role.PRACTITIONER),
+        psychologist_name=psychologist.full_name,
+    )

@@ -9,6 +9,7 @@ the patient role has no way into `internal_note` (RLS).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from fisioflow.engagement.schemas import (
     MessageOut,
     ReadReceipt,
 )
+from fisioflow.engagement.service import stamped
 from fisioflow.models import InternalNote, PatientMessage
 
 PATIENT, STAFF = "patient", "staff"
@@ -69,6 +71,7 @@ async def send_message(
     body: MessageIn,
     *,
     sender_name: str,
+    created_at: dt.datetime | None = None,  # imports and the demo; the API stamps now
 ) -> MessageOut:
     patient_id, side = await thread_patient(session, principal, patient_id, write=True)
     message = PatientMessage(
@@ -78,6 +81,7 @@ async def send_message(
         sender_role=side,
         sender_name=sender_name,
         body=body.body,
+        **stamped(created_at),
     )
     session.add(message)
     await session.flush()

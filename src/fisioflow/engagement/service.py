@@ -40,6 +40,11 @@ TREND_DEFAULT_DAYS = 30
 _NOT_NULL = ("text", "tags", "private")
 
 
+def stamped(created_at: dt.datetime | None) -> dict[str, dt.datetime]:
+    """Columns for a row created at a given moment; none: the database stamps it now."""
+    return {} if created_at is None else {"created_at": created_at}
+
+
 def _diary_out(entry: DiaryEntry) -> DiaryEntryOut:
     return DiaryEntryOut.model_validate(entry)
 
@@ -92,10 +97,19 @@ async def _diary_page(
 
 
 async def create_diary_entry(
-    session: AsyncSession, principal: Principal, body: DiaryEntryIn
+    session: AsyncSession,
+    principal: Principal,
+    body: DiaryEntryIn,
+    *,
+    created_at: dt.datetime | None = None,  # imports and the demo; the API stamps now
 ) -> DiaryEntryOut:
     patient_id = portal_patient(principal)
-    entry = DiaryEntry(tenant_id=principal.tenant_id, patient_id=patient_id, **body.model_dump())
+    entry = DiaryEntry(
+        tenant_id=principal.tenant_id,
+        patient_id=patient_id,
+        **stamped(created_at),
+        **body.model_dump(),
+    )
     session.add(entry)
     return await _saved(session, entry)
 
@@ -139,11 +153,18 @@ async def _own_entry(
     return entry
 
 
-async def check_in(session: AsyncSession, principal: Principal, body: MoodIn) -> MoodOut:
+async def check_in(
+    session: AsyncSession,
+    principal: Principal,
+    body: MoodIn,
+    *,
+    created_at: dt.datetime | None = None,  # imports and the demo; the API stamps now
+) -> MoodOut:
     patient_id = portal_patient(principal)
     entry = MoodEntry(
         tenant_id=principal.tenant_id,
         patient_id=patient_id,
+        **stamped(created_at),
         mood=body.mood,
         energy=body.energy,
         note=body.note or None,
