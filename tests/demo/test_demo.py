@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import psycopg
 from rich.console import Console
 
+from fisioflow.app import create_app
 from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.database import DatabaseLocation
+from fisioflow.demo.engagement import DEMO_PATIENT_EMAIL
 from fisioflow.demo.loader import DEMO_ADMIN, DEMO_PASSWORD, DEMO_SLUG, load_demo
 from fisioflow.settings import Settings
 
@@ -52,62 +57,32 @@ class TestDemo:
         assert extras == (3, 4, 3)
         assert engagement == (4, 1, 13, 3, 1)
 
-    async def test_demo_admin_can_log_in(
+    async def test_demo_accounts_and_the_therapy_patients_data(
         self, settings: Settings, database: DatabaseLocation
     ) -> None:
-        import asyncio
-
-        import httpx
-
-        from fisioflow.app import create_app
-
         await asyncio.to_thread(load_demo, settings, database, console=Console(quiet=True))
         app = create_app(settings, database)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-                response = await http.post(
-                    "/api/v1/auth/login",
-                    json={"clinic_slug": DEMO_SLUG, "email": DEMO_ADMIN, "password": DEMO_PASSWORD},
-                )
-        assert response.status_code == 200
-
-    async def test_demo_therapy_patient_and_psychologist(
-        self, settings: Settings, database: DatabaseLocation
-    ) -> None:
-        import asyncio
-
-        import httpx
-
-        from fisioflow.app import create_app
-        from fisioflow.demo.engagement import DEMO_PATIENT_EMAIL
-
-        await asyncio.to_thread(load_demo, settings, database, console=Console(quiet=True))
-        app = create_app(settings, database)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-
-                async def headers(email: str) -> dict[str, str]:
-                    response = await http.post(
-                        "/api/v1/auth/login",
-                        json={"clinic_slug": DEMO_SLUG, "email": email, "password": DEMO_PASSWORD},
-                    )
-                    assert response.status_code == 200, response.text
-                    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-                patient = await headers(DEMO_PATIENT_EMAIL)
-                psychologist = await headers("practitioner3@demo.fisioflow.dev")
+                await _headers(http, DEMO_ADMIN)
+                patient = await _headers(http, DEMO_PATIENT_EMAIL)
+                psychologist = await _headers(http, "practitioner3@demo.fisioflow.dev")
                 own = (await http.get("/api/v1/me/diary", headers=patient)).json()["items"]
-                patient_id = own[0]["patient_id"]
-                shared = await http.get(
-                    f"/api/v1/patients/{patient_id}/diary", headers=psychologist
-                )
-                trend = await http.get(
-                    f"/api/v1/patients/{patient_id}/mood-trend", headers=psychologist
-                )
+                staff_view = f"/api/v1/patients/{own[0]['patient_id']}"
+                shared = await http.get(f"{staff_view}/diary", headers=psychologist)
+                trend = await http.get(f"{staff_view}/mood-trend", headers=psychologist)
                 thread = await http.get("/api/v1/me/messages", headers=patient)
         assert len(own) == 4
         assert len(shared.json()["items"]) == 3
         assert len(trend.json()["points"]) == 13
         assert len(thread.json()["items"]) == 3
+
+
+async def _headers(http: httpx.AsyncClient, email: str) -> dict[str, str]:
+    response = await http.post(
+        "/api/v1/auth/login",
+        json={"clinic_slug": DEMO_SLUG, "email": email, "password": DEMO_PASSWORD},
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -143,10 +143,14 @@ class TestNotify:
             Role.PATIENT,
             uuid.UUID(care.patient_id),
         )
-        with pytest.raises(RuntimeError, match="after the SOS"):
+
+        async def raise_then_fail() -> None:
             async with transaction(app_sessionmaker, tenancy_for(patient)) as session:
                 await sos.raise_sos(session, patient, SosIn(message="desfeito"))
                 raise RuntimeError("something failed after the SOS")
+
+        with pytest.raises(RuntimeError, match="after the SOS"):
+            await raise_then_fail()
         async with await psycopg.AsyncConnection.connect(
             libpq_dsn(database.app_url), autocommit=True
         ) as other:
