@@ -16,7 +16,7 @@ patient's assigned practitioner) for the patient acting: patients may not read s
 user rows, so the function runs its one query as the system actor (app.role '').
 
 Revision ID: 0013_engagement
-Revises: 0008_patient_search_knn
+Revises: 0009_scheduling
 Create Date: 2026-11-24
 """
 
@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from fisioflow.core.migration_helpers import app_role, enable_tenant_rls
 
 revision = "0013_engagement"
-down_revision = "0008_patient_search_knn"
+down_revision = "0009_scheduling"
 branch_labels = None
 depends_on = None
 
