@@ -162,7 +162,7 @@ async def _create_therapy_portal(
         tenant=tenant,
         patient_id=patient.id,
         name=patient.full_name,
-        hash_=passwords.hash_password(DEMO_PASSWORD),
+        hash_=staff[0].password_hash or passwords.hash_password(DEMO_PASSWORD),  # one hash
     )
     session.add(user)
     await session.flush()
