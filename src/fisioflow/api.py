@@ -34,4 +34,5 @@ def routers() -> list[APIRouter]:
         engagement.portal_router,
         engagement.staff_router,
         engagement.sos_router,
+        engagement.inbox_router,
     ]

@@ -300,3 +300,42 @@ class TestInternalNotes:
             )
         receptionist = staff_principal(care.admin, Role.RECEPTIONIST)
         assert await sql_as(app_engine, receptionist, "select body from internal_note") == []
+
+
+INBOX = "/api/v1/messages/unread"
+
+
+class TestInbox:
+    async def test_unread_threads_per_viewer(self, client: httpx.AsyncClient) -> None:
+        care = await create_care(client)
+        other_care = await create_care(client, care.admin)  # another practitioner's patient
+        first = await post(client, MY_MESSAGES, {"body": "um"}, care.portal)
+        await post(client, MY_MESSAGES, {"body": "dois"}, care.portal)
+        await post(client, MY_MESSAGES, {"body": "outro"}, other_care.portal)
+        await post(client, care.staff("messages"), {"body": "oi"}, care.practitioner.headers)
+
+        mine = await client.get(INBOX, headers=care.practitioner.headers)
+        assert mine.status_code == 200, mine.text
+        assert [(t["patient_id"], t["patient_name"], t["unread"]) for t in mine.json()] == [
+            (care.patient_id, "Marta Paciente", 2)
+        ]
+        everything = (await client.get(INBOX, headers=care.admin.headers)).json()
+        assert [t["patient_id"] for t in everything] == [other_care.patient_id, care.patient_id]
+
+        await client.post(
+            care.staff(f"messages/{first['id']}/read"), headers=care.practitioner.headers
+        )
+        after = (await client.get(INBOX, headers=care.practitioner.headers)).json()
+        assert [t["unread"] for t in after] == [1]
+
+    @pytest.mark.parametrize("who", ["anonymous", "receptionist", "patient", "other_clinic"])
+    async def test_who_may_not(self, client: httpx.AsyncClient, who: str) -> None:
+        care = await create_care(client)
+        await post(client, MY_MESSAGES, {"body": "mensagem sigilosa"}, care.portal)
+        headers = care.portal if who == "patient" else await outsider(client, care, who)
+        response = await client.get(INBOX, headers=headers)
+        if who == "other_clinic":
+            assert response.json() == []
+        else:
+            assert response.status_code == (401 if who == "anonymous" else 403)
+        assert "Marta" not in response.text

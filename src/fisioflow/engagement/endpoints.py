@@ -30,11 +30,13 @@ from fisioflow.engagement.schemas import (
     SosEventOut,
     SosIn,
     SosOut,
+    UnreadThread,
 )
 
 portal_router = APIRouter(prefix=f"{API_V1}/me", tags=["patient portal"])
 staff_router = APIRouter(prefix=f"{API_V1}/patients/{{patient_id}}", tags=["engagement"])
 sos_router = APIRouter(prefix=f"{API_V1}/sos-events", tags=["engagement"])
+inbox_router = APIRouter(prefix=f"{API_V1}/messages", tags=["engagement"])
 _LIST = documented(401, 403, 422)
 _WRITE = documented(401, 403, 422)
 _OBJECT = documented(401, 404, 422)
@@ -192,3 +194,10 @@ async def list_sos_events(
 @sos_router.post("/{sos_event_id}/acknowledge", responses=_OBJECT)
 async def acknowledge_sos(sos_event_id: uuid.UUID, ctx: Auth) -> SosEventOut:
     return await sos.acknowledge(ctx.session, ctx.principal, sos_event_id)
+
+
+@inbox_router.get("/unread", responses=_LIST)
+async def unread_threads(ctx: Auth) -> list[UnreadThread]:
+    """Patients whose messages the clinic has not read yet, latest first (up to 200).
+    Admins: the whole clinic; practitioners: their patients."""
+    return await messaging.unread_threads(ctx.session, ctx.principal)

@@ -14,8 +14,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fisioflow.auth.permissions import Permission
-from fisioflow.auth.principal import Principal
+from fisioflow.auth.permissions import Permission, ensure_allowed
+from fisioflow.auth.principal import Principal, Role
 from fisioflow.core import events
 from fisioflow.core.errors import NotFound
 from fisioflow.core.pagination import Page, PageParams, build_page
@@ -27,9 +27,11 @@ from fisioflow.engagement.schemas import (
     MessageIn,
     MessageOut,
     ReadReceipt,
+    UnreadThread,
 )
 from fisioflow.engagement.service import stamped
 from fisioflow.models import InternalNote, PatientMessage
+from fisioflow.practitioner import repository as practitioner_repository
 
 PATIENT, STAFF = "patient", "staff"
 
@@ -114,6 +116,24 @@ async def mark_read(
         reader=principal.user_id,
     )
     return ReadReceipt(marked_read=count, read_at=read_at)
+
+
+INBOX_LIMIT = 200
+
+
+async def unread_threads(session: AsyncSession, principal: Principal) -> list[UnreadThread]:
+    """The staff inbox: admins see every thread, a practitioner those of their patients."""
+    ensure_allowed(principal, Permission.MESSAGES_READ)
+    treated_by = None
+    if principal.role != Role.ADMIN:
+        own = await practitioner_repository.id_for_user(
+            session, principal.tenant_id, principal.user_id
+        )
+        treated_by = own or uuid.UUID(int=0)  # no profile: treats nobody
+    rows = await repository.unread_threads(
+        session, principal.tenant_id, treated_by=treated_by, limit=INBOX_LIMIT
+    )
+    return [UnreadThread(**row._asdict()) for row in rows]
 
 
 async def list_notes(

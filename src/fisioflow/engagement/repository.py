@@ -24,7 +24,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth.principal import TenantId
-from fisioflow.models import DiaryEntry, InternalNote, MoodEntry, PatientMessage, SosEvent
+from fisioflow.models import (
+    DiaryEntry,
+    InternalNote,
+    MoodEntry,
+    Patient,
+    PatientMessage,
+    SosEvent,
+)
 
 Row = TypeVar("Row", DiaryEntry, MoodEntry, PatientMessage, InternalNote, SosEvent)
 
@@ -138,18 +145,42 @@ async def message(
     )
 
 
-async def unread_count(
-    session: AsyncSession, tenant: TenantId, patient_id: uuid.UUID, *, sender_role: str
-) -> int:
-    count = await session.scalar(
-        select(func.count()).where(
+class UnreadThread(NamedTuple):
+    patient_id: uuid.UUID
+    patient_name: str
+    unread: int
+    last_message_at: dt.datetime
+
+
+async def unread_threads(
+    session: AsyncSession, tenant: TenantId, *, treated_by: uuid.UUID | None, limit: int
+) -> list[UnreadThread]:
+    """Threads with patient messages the clinic has not read, latest first."""
+    last = func.max(PatientMessage.created_at)
+    statement = (
+        select(
+            PatientMessage.patient_id,
+            func.coalesce(Patient.social_name, Patient.full_name),
+            func.count(),
+            last,
+        )
+        .join(
+            Patient,
+            (Patient.tenant_id == PatientMessage.tenant_id)
+            & (Patient.id == PatientMessage.patient_id),
+        )
+        .where(
             PatientMessage.tenant_id == tenant,
-            PatientMessage.patient_id == patient_id,
-            PatientMessage.sender_role == sender_role,
+            PatientMessage.sender_role == "patient",
             PatientMessage.read_at.is_(None),
         )
+        .group_by(PatientMessage.patient_id, Patient.social_name, Patient.full_name)
+        .order_by(last.desc())
+        .limit(limit)
     )
-    return count or 0
+    if treated_by is not None:
+        statement = statement.where(Patient.practitioner_id == treated_by)
+    return [UnreadThread(*row) for row in await session.execute(statement)]
 
 
 async def sos_recipients(session: AsyncSession) -> list[uuid.UUID]:

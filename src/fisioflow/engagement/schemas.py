@@ -137,6 +137,13 @@ class ReadReceipt(BaseModel):
     read_at: dt.datetime
 
 
+class UnreadThread(BaseModel):
+    patient_id: uuid.UUID
+    patient_name: str
+    unread: int
+    last_message_at: dt.datetime
+
+
 class InternalNoteIn(StrictModel):
     body: Body
 
