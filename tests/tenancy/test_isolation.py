@@ -397,5 +397,6 @@ class TestTenantIsolation:
             if intruder_role == "admin"
             else await create_user(client, intruder_admin, role=intruder_role)
         )
-        victim = await make_victim(client, victim_name)
+        # The prefix keeps a generated name like "Not fo" from matching error boilerplate.
+        victim = await make_victim(client, f"Clínica {victim_name}")
         await assert_isolated(app, client, intruder, victim)
