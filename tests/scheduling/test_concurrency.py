@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.clinical import create_patient, create_practitioner
-from tests.fixtures.scheduling import WEEKDAY_HOURS, at, book, create_agenda
+from tests.fixtures.scheduling import WEEKDAY_HOURS, at, book, booked, create_agenda
 
 BURST = 50
 
@@ -111,3 +111,28 @@ class TestBurst:
         assert Counter(r.status_code for r in responses) == {201: 1, 409: BURST - 1}
         assert {r.json()["code"] for r in responses if r.status_code == 409} == {"series_conflict"}
         assert await _live_rows(owner_engine, agenda.admin.clinic_id) == 6
+
+    async def test_twenty_patients_joining_a_group_of_five(
+        self, client: httpx.AsyncClient, owner_engine: AsyncEngine
+    ) -> None:
+        agenda = await create_agenda(client)
+        group = await booked(
+            client, agenda, at(agenda.monday, 9), type="group", capacity=5, minutes=60
+        )
+        patients = [
+            await create_patient(client, agenda.admin, full_name=f"Paciente Grupo {n}")
+            for n in range(20)
+        ]
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    f"/api/v1/appointments/{group['id']}/participants",
+                    json={"patient_id": p["id"]},
+                    headers=agenda.admin.headers,
+                )
+                for p in patients
+            )
+        )
+        assert Counter(r.status_code for r in responses) == {201: 4, 409: 16}
+        assert {r.json()["code"] for r in responses if r.status_code == 409} == {"group_full"}
+        assert await _live_rows(owner_engine, agenda.admin.clinic_id) == 5

@@ -124,9 +124,25 @@ async def slot_taken(
     )
 
 
+def party_resources(parties: Parties) -> list[tuple[str, uuid.UUID | None]]:
+    return [
+        ("practitioner", parties.practitioner_id),
+        ("room", parties.room_id),
+        ("patient", parties.patient_id),
+    ]
+
+
+async def lock_parties(session: AsyncSession, tenant: TenantId, *parties: Parties) -> None:
+    """Serializes bookings that share a practitioner, room or patient (see
+    repository.lock_resources); every path that inserts or moves appointments takes it."""
+    resources = [r for p in parties for r in party_resources(p)]
+    await repository.lock_resources(session, tenant, resources)
+
+
 async def insert(session: AsyncSession, tenant: TenantId, appointment: Appointment) -> None:
     """Insert in a savepoint: when an exclusion constraint refuses it, the transaction
     stays usable to look up the appointment in the way."""
+    await lock_parties(session, tenant, parties_of(appointment))
     try:
         async with session.begin_nested():
             session.add(appointment)

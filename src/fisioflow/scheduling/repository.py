@@ -9,8 +9,9 @@ btree indexes; the range operator would only be applied after the security filte
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,28 @@ class Parties:
     room_id: uuid.UUID | None
     patient_id: uuid.UUID
     slot_id: uuid.UUID
+
+
+def _lock_key(tenant: TenantId, kind: str, resource: uuid.UUID) -> int:
+    digest = hashlib.blake2b(f"{tenant}:{kind}:{resource}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_resources(
+    session: AsyncSession, tenant: TenantId, resources: Iterable[tuple[str, uuid.UUID | None]]
+) -> None:
+    """Holds, until commit, a lock per (kind, id) such as ("practitioner", id).
+
+    Trap: two inserts that conflict on an exclusion constraint each find the other's
+    uncommitted row and wait for it; PostgreSQL breaks the cycle only after
+    deadlock_timeout with "deadlock detected". Writers that lock the parties first queue
+    instead, and the loser meets a committed row: a prompt 409. Keys are taken in sorted
+    order, so lockers never wait on each other in a cycle.
+    """
+    keys = sorted({_lock_key(tenant, kind, rid) for kind, rid in resources if rid is not None})
+    if keys:
+        calls = ", ".join(f"pg_advisory_xact_lock(:k{n})" for n in range(len(keys)))
+        await session.execute(text(f"select {calls}"), {f"k{n}": k for n, k in enumerate(keys)})
 
 
 async def get(

@@ -10,7 +10,6 @@ import uuid
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth.permissions import Permission, ensure_allowed
@@ -69,22 +68,23 @@ async def create_series(
         created_by=principal.user_id,
         **body.model_dump(exclude={"skip_conflicts"}),
     )
-    for attempt in itertools.count():
-        free, skipped = await _free_occurrences(session, principal, body, times)
-        appointments = [_occurrence(series, start, end) for start, end in free]
-        try:
-            async with session.begin_nested():
-                session.add(series)
-                await session.flush()  # no ORM relationship orders the two inserts
-                session.add_all(appointments)
-                await session.flush()
-        except IntegrityError as exc:
-            # Another booking committed between the check and the insert: check again.
-            if booking.overlap_resource(exc) is None or attempt == 2:
-                raise
-            continue
-        return out(series, appointments, skipped)
-    raise AssertionError("unreachable")
+    await booking.lock_parties(
+        session,
+        principal.tenant_id,
+        Parties(
+            practitioner_id=body.practitioner_id,
+            room_id=body.room_id,
+            patient_id=body.patient_id,
+            slot_id=series.id,
+        ),
+    )
+    free, skipped = await _free_occurrences(session, principal, body, times)
+    appointments = [_occurrence(series, start, end) for start, end in free]
+    session.add(series)
+    await session.flush()  # no ORM relationship orders the two inserts
+    session.add_all(appointments)
+    await session.flush()
+    return out(series, appointments, skipped)
 
 
 def _times(body: SeriesIn, tz: ZoneInfo) -> Times:

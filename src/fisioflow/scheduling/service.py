@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -69,6 +70,12 @@ async def join_group(
     group = await get(session, principal, appointment_id)
     if group.type != "group" or group.capacity is None:
         raise Conflict("not a group session", code="not_a_group")
+    # Locked before counting: two patients joining at once cannot both take the last place.
+    await booking.lock_parties(
+        session,
+        principal.tenant_id,
+        replace(booking.parties_of(group), patient_id=body.patient_id),
+    )
     members = await repository.group_members(session, principal.tenant_id, group.slot_id)
     live = [m for m in members if m.status != "cancelled"]
     if len(live) >= group.capacity:
@@ -148,6 +155,9 @@ async def reschedule(
     if_match: int | None,
 ) -> Appointment:
     ensure_allowed(principal, Permission.AGENDA_WRITE, on_object=True)
+    current = await get(session, principal, appointment_id)
+    # Party locks before the row lock, the order every booking path takes them in.
+    await booking.lock_parties(session, principal.tenant_id, *_parties_after(current, body))
     appointment = await get(session, principal, appointment_id, lock=True)
     if if_match is not None and if_match != appointment.version:
         raise PreconditionFailed(
@@ -160,6 +170,8 @@ async def reschedule(
             extra={"current_status": appointment.status},
         )
     members = await _scope(session, principal, appointment, body)
+    for member in members:
+        await booking.lock_parties(session, principal.tenant_id, *_parties_after(member, body))
     await booking.check_parties(
         session,
         principal.tenant_id,
@@ -171,6 +183,17 @@ async def reschedule(
     await _apply(session, principal, appointment, members, body=body, moves=moves)
     await session.refresh(appointment)
     return appointment
+
+
+def _parties_after(appointment: Appointment, body: AppointmentUpdate) -> list[Parties]:
+    """The appointment's parties now and once the change applies."""
+    before = booking.parties_of(appointment)
+    after = replace(
+        before,
+        practitioner_id=body.practitioner_id or before.practitioner_id,
+        room_id=body.room_id if "room_id" in body.model_fields_set else before.room_id,
+    )
+    return [before, after]
 
 
 async def _scope(
