@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from fisioflow.audit.endpoints import router as audit_router
 from fisioflow.auth.endpoints import router as auth_router
 from fisioflow.clinic.endpoints import router as clinic_router
 from fisioflow.engagement import endpoints as engagement
@@ -35,4 +36,5 @@ def routers() -> list[APIRouter]:
         engagement.staff_router,
         engagement.sos_router,
         engagement.inbox_router,
+        audit_router,
     ]

@@ -32,6 +32,8 @@ db_app = typer.Typer(help="Database utilities.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 clinic_app = typer.Typer(help="Clinics (tenants).", no_args_is_help=True)
 app.add_typer(clinic_app, name="clinic")
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True, soft_wrap=True)
 
 T = TypeVar("T")
@@ -177,6 +179,33 @@ def clinic_create(
             admin={"full_name": admin_name, "email": admin_email, "password": admin_password},
         )
     console.print(f"[green]created clinic[/] {slug} ({clinic_id})")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    clinic: Annotated[str | None, typer.Option(help="Slug of one clinic (default: all).")] = None,
+) -> None:
+    """Check each clinic's audit hash chain; exit code 1 at the first broken link."""
+    from fisioflow.audit.commands import verify_from_cli
+
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        ensure_current(location)
+        chains = verify_from_cli(settings, location, slug=clinic)
+    broken = False
+    for chain in chains:
+        found = chain.report.broken
+        if found is None:
+            typer.echo(f"{chain.slug}: {chain.report.events:,} events, chain intact")
+            continue
+        broken = True
+        event = f" (event {found.event_id})" if found.event_id else ""
+        typer.echo(
+            f"{chain.slug}: BROKEN at position {found.position}: {found.kind}{event}: "
+            f"{found.detail}"
+        )
+    if broken:
+        raise typer.Exit(1)
 
 
 @db_app.command("shell")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, create_engine, text
@@ -11,10 +13,13 @@ from fisioflow.models import Base
 
 
 def _ours(diff: object) -> bool:
-    """procrastinate's tables come from its own schema file, and patient_search is an
-    internal search table (migration 0006); neither has a model."""
+    """procrastinate's tables come from its own schema file, patient_search is an
+    internal search table (migration 0006), and the audit chain head and the monthly
+    audit partitions are internal to migration 0009; none has a model."""
     text_ = str(diff[1]) if isinstance(diff, tuple) else ""
-    return "procrastinate_" not in text_ and "patient_search" not in text_
+    internal = ("procrastinate_", "patient_search", "audit_chain_head")
+    partition = re.search(r"audit_event_(\d{4}_\d{2}|default)\b", text_)
+    return not any(name in text_ for name in internal) and partition is None
 
 
 def _expression_index(diff: object) -> bool:
@@ -75,6 +80,7 @@ class TestConstraintNames:
                         "join pg_namespace n on n.oid = c.connamespace "
                         "where n.nspname = 'public' and c.contype = 'c'"
                         " and c.conrelid::regclass::text not like 'procrastinate%'"
+                        " and not c.conrelid::regclass::text ~ '^audit_event_(\\d{4}_\\d{2}|default)$'"
                     )
                 ).all()
         finally:

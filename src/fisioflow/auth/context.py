@@ -10,13 +10,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fisioflow.audit.access import AccessLog
 from fisioflow.auth import repository
 from fisioflow.auth.principal import Principal, tenancy_for
 from fisioflow.auth.repository import Identity
 from fisioflow.auth.state import auth_state
 from fisioflow.auth.tokens import decode_access_token
 from fisioflow.core.database import transaction
-from fisioflow.core.deps import request_id
+from fisioflow.core.deps import origin
 from fisioflow.core.errors import Unauthorized
 from fisioflow.core.state import app_state
 
@@ -28,6 +29,7 @@ class Context:
     principal: Principal
     session: AsyncSession
     identity: Identity
+    access: AccessLog  # health data this request shows (audit/access.py)
 
 
 async def auth_context(
@@ -39,13 +41,16 @@ async def auth_context(
             "authentication required", headers={"WWW-Authenticate": 'Bearer realm="fisioflow"'}
         )
     principal = decode_access_token(credentials.credentials, key=auth_state(request).signing_key)
-    tenancy = tenancy_for(principal, request_id=request_id(request))
+    tenancy = tenancy_for(principal, **origin(request))
     async with transaction(app_state(request).sessionmaker, tenancy) as session:
         # Deactivation and role changes take effect at once, not when the token expires.
         identity = await repository.current_identity(session, principal)
         if identity is None:
             raise Unauthorized("session is no longer valid; log in again", code="invalid_token")
-        yield Context(principal=principal, session=session, identity=identity)
+        access = AccessLog(tenant_id=principal.tenant_id)
+        yield Context(principal=principal, session=session, identity=identity, access=access)
+        # Same transaction as the reads: no response goes out whose access went unrecorded.
+        await access.write(session)
 
 
 # scope="function": commit before the response is sent (see core/deps.py).

@@ -17,14 +17,10 @@ from fisioflow.auth.schemas import (
     TokenPair,
 )
 from fisioflow.auth.state import auth_state
-from fisioflow.core.deps import API_V1, AnonymousSession, request_id
+from fisioflow.core.deps import API_V1, AnonymousSession, client_ip, request_id
 from fisioflow.core.errors import documented
 
 router = APIRouter(prefix=API_V1, tags=["auth"])
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.post("/auth/login", responses=documented(401, 429))

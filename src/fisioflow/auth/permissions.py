@@ -26,6 +26,8 @@ class Permission(StrEnum):
     AGENDA_READ = "agenda:read"
     AGENDA_WRITE = "agenda:write"
     AUDIT_READ = "audit:read"
+    # Who accessed a patient's data; a patient may always read their own (LGPD art. 18).
+    ACCESS_LOG_READ = "patients:access_log"
     # A patient's shared diary, mood check-ins and mood trend (never private entries).
     DIARY_READ = "diary:read"
     MESSAGES_READ = "messages:read"
@@ -69,6 +71,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.RECORDS_READ,
             Permission.RECORDS_WRITE,
             *_ENGAGEMENT_STAFF,
+            Permission.ACCESS_LOG_READ,
         }
     ),
     Role.RECEPTIONIST: frozenset(_STAFF_COMMON | {Permission.PATIENTS_WRITE}),

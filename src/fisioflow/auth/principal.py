@@ -32,8 +32,10 @@ def trusted_tenant(value: uuid.UUID) -> TenantId:
     return TenantId(value)
 
 
-def tenancy_for(principal: Principal, *, request_id: str = "") -> Tenancy:
-    """The transaction settings RLS reads for this principal."""
+def tenancy_for(
+    principal: Principal, *, request_id: str = "", ip: str = "", user_agent: str = ""
+) -> Tenancy:
+    """The transaction settings RLS (and the audit trail) read for this principal."""
     return Tenancy(
         tenant_id=principal.tenant_id,
         user_id=principal.user_id,
@@ -41,4 +43,6 @@ def tenancy_for(principal: Principal, *, request_id: str = "") -> Tenancy:
         patient_id=principal.patient_id,
         request_id=request_id,
         actor=f"user:{principal.user_id}",
+        ip=ip,
+        user_agent=user_agent,
     )

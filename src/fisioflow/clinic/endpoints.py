@@ -6,13 +6,12 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel
 
 from fisioflow.auth.context import Auth
-from fisioflow.auth.endpoints import client_ip
 from fisioflow.auth.schemas import MeUser, TokenPair
 from fisioflow.auth.service import issue_tokens
 from fisioflow.auth.state import auth_state
 from fisioflow.clinic import service
 from fisioflow.clinic.schemas import ClinicOut, ClinicUpdate, SignupRequest
-from fisioflow.core.deps import API_V1, AnonymousSession, request_id
+from fisioflow.core.deps import API_V1, AnonymousSession, client_ip, request_id
 from fisioflow.core.errors import documented
 from fisioflow.core.ids import new_id
 

@@ -98,17 +98,26 @@ class Tenancy:
     role: str = ""
     patient_id: uuid.UUID | None = None
     request_id: str = ""
-    actor: str = ""  # command or job name when there is no user
+    actor: str = ""  # "user:<id>", or the command or job name when there is no user
+    ip: str = ""  # the client's address, for the audit trail
+    user_agent: str = ""
 
 
+# Where the request came from (request id, IP, user agent) survives a later
+# apply_tenancy() in the same transaction that does not repeat it (login, refresh).
 _SET_TENANCY = text(
     "select set_config('app.tenant_id', :tenant_id, true),"
     " set_config('app.user_id', :user_id, true),"
     " set_config('app.role', :role, true),"
     " set_config('app.patient_id', :patient_id, true),"
-    " set_config('app.request_id', :request_id, true),"
-    " set_config('app.actor', :actor, true)"
+    " set_config('app.actor', :actor, true),"
+    " set_config('app.request_id',"
+    " coalesce(nullif(:request_id, ''), current_setting('app.request_id', true), ''), true),"
+    " set_config('app.ip', coalesce(nullif(:ip, ''), current_setting('app.ip', true), ''), true),"
+    " set_config('app.user_agent',"
+    " coalesce(nullif(:user_agent, ''), current_setting('app.user_agent', true), ''), true)"
 )
+USER_AGENT_MAX = 512
 
 
 async def apply_tenancy(session: AsyncSession, tenancy: Tenancy) -> None:
@@ -121,6 +130,8 @@ async def apply_tenancy(session: AsyncSession, tenancy: Tenancy) -> None:
             "patient_id": _s(tenancy.patient_id),
             "request_id": tenancy.request_id,
             "actor": tenancy.actor,
+            "ip": tenancy.ip,
+            "user_agent": tenancy.user_agent[:USER_AGENT_MAX],
         },
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +19,28 @@ def request_id(request: Request) -> str:
     return value
 
 
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class Origin(TypedDict):
+    request_id: str
+    ip: str
+    user_agent: str
+
+
+def origin(request: Request) -> Origin:
+    """Where a request came from, as Tenancy fields (the audit trail records them)."""
+    return {
+        "request_id": request_id(request),
+        "ip": client_ip(request),
+        "user_agent": request.headers.get("user-agent", ""),
+    }
+
+
 async def anonymous_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A transaction with no clinic set: RLS shows no tenant rows through it."""
-    tenancy = Tenancy(request_id=request_id(request), actor="anonymous")
+    tenancy = Tenancy(actor="anonymous", **origin(request))
     async with transaction(app_state(request).sessionmaker, tenancy) as session:
         yield session
 

@@ -31,6 +31,7 @@ SYSTEM_ROLE = "system"
 
 
 def job_app(location: DatabaseLocation) -> procrastinate.App:
+    from fisioflow.audit import tasks as audit_tasks
     from fisioflow.auth import tasks as auth_tasks
 
     connector = procrastinate.PsycopgConnector(
@@ -38,6 +39,7 @@ def job_app(location: DatabaseLocation) -> procrastinate.App:
     )
     app = procrastinate.App(connector=connector)
     auth_tasks.register(app)
+    audit_tasks.register(app)
     return app
 
 

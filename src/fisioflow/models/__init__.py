@@ -8,6 +8,7 @@ from fisioflow.models.appointment import (
     Room,
     TimeOff,
 )
+from fisioflow.models.audit import AuditEvent
 from fisioflow.models.base import Base
 from fisioflow.models.clinic import Clinic
 from fisioflow.models.engagement import (
@@ -31,6 +32,7 @@ __all__ = [
     "ROLES",
     "Appointment",
     "AppointmentSeries",
+    "AuditEvent",
     "Base",
     "Clinic",
     "DiaryEntry",

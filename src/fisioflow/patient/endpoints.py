@@ -53,6 +53,7 @@ async def create_patient(body: PatientIn, ctx: Auth, response: Response) -> Pati
 @router.get("/{patient_id}", responses=documented(401, 404))
 async def get_patient(patient_id: uuid.UUID, ctx: Auth, response: Response) -> PatientOut:
     patient = await service.get_patient(ctx.session, ctx.principal, patient_id)
+    ctx.access.viewed("patient", patient_id=patient.id, ids=[patient.id])
     set_etag(response, patient.version)
     attendance = await scheduling.attendance(ctx.session, ctx.principal, patient_id)
     return service.out(patient).model_copy(update={"attendance": attendance})

@@ -36,9 +36,11 @@ async def list_records(
     status: Annotated[Status | None, Query()] = None,
 ) -> Page[RecordOut]:
     """The patient's timeline, newest first."""
-    return await service.list_records(
+    timeline = await service.list_records(
         ctx.session, ctx.principal, patient_id, page, kinds=kind or (), status=status
     )
+    ctx.access.viewed("record_entry", patient_id=patient_id, ids=[e.id for e in timeline.items])
+    return timeline
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_WRITE)
@@ -49,7 +51,10 @@ async def create_record(patient_id: uuid.UUID, body: RecordCreate, ctx: Auth) ->
 
 @router.get("/{record_id}", responses=_READ)
 async def get_record(patient_id: uuid.UUID, record_id: uuid.UUID, ctx: Auth) -> RecordDetail:
-    return await service.get_record(ctx.session, ctx.principal, patient_id, record_id)
+    entry = await service.get_record(ctx.session, ctx.principal, patient_id, record_id)
+    shown = [entry.id, *(a.id for a in entry.addenda)]
+    ctx.access.viewed("record_entry", patient_id=patient_id, ids=shown)
+    return entry
 
 
 @router.patch("/{record_id}", responses=_WRITE)
