@@ -222,10 +222,11 @@ create function audit_seal_partition(name text) returns void
 language plpgsql security definer set search_path = public, pg_temp as $$
 begin
     -- Default privileges would give the application role UPDATE/DELETE on a partition;
-    -- the parent's statement-level TRUNCATE trigger does not cover a partition either.
+    -- the parent's statement-level trigger does not fire for a partition named directly.
     execute format('revoke all on %I from public, {role}', name);
-    execute format('create trigger audit_event_no_truncate before truncate on %I '
-                   'for each statement execute function audit_event_append_only()', name);
+    execute format('create trigger audit_event_append_only_statement'
+                   ' before update or delete or truncate on %I'
+                   ' for each statement execute function audit_event_append_only()', name);
 end $$;
 """
 
@@ -247,9 +248,11 @@ def upgrade() -> None:
         "create trigger audit_event_append_only before update or delete on audit_event "
         "for each row execute function audit_event_append_only()"
     )
+    # Statement level too: an UPDATE that RLS lets see no row still raises.
     op.execute(
-        "create trigger audit_event_no_truncate before truncate on audit_event "
-        "for each statement execute function audit_event_append_only()"
+        "create trigger audit_event_append_only_statement"
+        " before update or delete or truncate on audit_event"
+        " for each statement execute function audit_event_append_only()"
     )
     _grants(role)
     _policies(role)

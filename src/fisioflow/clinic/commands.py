@@ -13,6 +13,9 @@ from fisioflow.core.errors import FisioflowError
 from fisioflow.settings import Settings
 
 
+COMMAND = "command:clinic create"
+
+
 class ClinicCommandError(ValueError):
     """One line for the terminal: the field and what is wrong with it."""
 
@@ -41,7 +44,7 @@ def create_from_cli(
 async def _create(
     settings: Settings, location: DatabaseLocation, clinic_in: ClinicIn, admin_in: AdminIn
 ) -> str:
-    tenancy = Tenancy(actor="command:clinic create")
+    tenancy = Tenancy(actor=COMMAND)
     async with command_transaction(location, settings, tenancy) as session:
-        created = await create_clinic(session, clinic_in, admin_in)
+        created = await create_clinic(session, clinic_in, admin_in, command=COMMAND)
         return str(created.clinic.id)

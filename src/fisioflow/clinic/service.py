@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,12 +26,21 @@ class NewClinic:
 
 
 async def create_clinic(
-    session: AsyncSession, clinic_in: ClinicIn, admin_in: AdminIn, *, request_id: str = ""
+    session: AsyncSession,
+    clinic_in: ClinicIn,
+    admin_in: AdminIn,
+    *,
+    request_id: str = "",
+    command: str | None = None,
 ) -> NewClinic:
+    """Signed up by its first admin, or created by `command` (recorded as the actor)."""
     passwords.check_policy(admin_in.password, field="admin.password", email=str(admin_in.email))
     tenant = trusted_tenant(new_id())
     principal = Principal(tenant_id=tenant, user_id=new_id(), role=Role.ADMIN)
-    await apply_tenancy(session, tenancy_for(principal, request_id=request_id))
+    tenancy = tenancy_for(principal, request_id=request_id)
+    if command is not None:
+        tenancy = replace(tenancy, user_id=None, actor=command)
+    await apply_tenancy(session, tenancy)
     clinic = Clinic(id=tenant, **clinic_in.model_dump())
     try:
         await repository.add(session, clinic)

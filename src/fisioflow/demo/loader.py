@@ -82,6 +82,7 @@ async def _create_clinic(session: AsyncSession) -> NewClinic:
         session,
         ClinicIn(name="Clínica Movimento (demo)", slug=DEMO_SLUG, cnpj="11222333000181"),
         AdminIn(full_name="Ana Souza", email=DEMO_ADMIN, password=DEMO_PASSWORD),
+        command="command:demo",
     )
 
 
