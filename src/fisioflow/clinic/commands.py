@@ -12,7 +12,6 @@ from fisioflow.core.database import DatabaseLocation, Tenancy, command_transacti
 from fisioflow.core.errors import FisioflowError
 from fisioflow.settings import Settings
 
-
 COMMAND = "command:clinic create"
 
 
