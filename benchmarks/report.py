@@ -54,10 +54,37 @@ def render(history: dict[str, Any]) -> str:
         "",
         *(line for name, row in rows.items() for line in _scenario(name, row)),
     ]
+    lines += _comparisons(rows)
     notes = [note for name, row in rows.items() for note in _notes(name, row)]
     if notes:
         lines += ["", "## Notes", "", *notes]
     return "\n".join(lines) + "\n"
+
+
+def _comparisons(rows: dict[str, Row]) -> list[str]:
+    from benchmarks.scenarios import COMPARISONS
+
+    lines = [
+        "",
+        "## Overheads",
+        "",
+        "| Comparison | Baseline p95 (ms) | With p95 (ms) | Added at p95 | Target | Result |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for c in COMPARISONS:
+        base, measured = rows.get(c.baseline, {}), rows.get(c.measured, {})
+        target = f"≤ {c.max_added:.0%} added ({c.source})"
+        if not base.get("result") or not measured.get("result"):
+            lines.append(f"| {c.label} | — | — | — | {target} | not measured |")
+            continue
+        b, m = base["result"]["p95_ms"], measured["result"]["p95_ms"]
+        added = m / b - 1 if b > 0 else 0.0
+        verdict = "**pass**" if added <= c.max_added else "**FAIL**"
+        lines.append(
+            f"| {c.label} (`{c.measured}` vs `{c.baseline}`) | {b:.2f} | {m:.2f} "
+            f"| {added:+.0%} | {target} | {verdict} |"
+        )
+    return lines
 
 
 def _machine(run: Run) -> list[str]:

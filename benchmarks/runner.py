@@ -15,7 +15,13 @@ from benchmarks import bulk, cpu
 from benchmarks.load import LoadConfig, LoadGenerator, LoadGeneratorError, LoadResult
 from benchmarks.load.native import NativeGenerator
 from benchmarks.load.wrk import WrkGenerator
-from benchmarks.scenario import Scenario, ScenarioSetupError, ScenarioSkipped, SetupContext
+from benchmarks.scenario import (
+    Scenario,
+    ScenarioSetupError,
+    ScenarioSkipped,
+    SetupContext,
+    Timing,
+)
 from benchmarks.server import BenchServer
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -100,8 +106,22 @@ def run_one(
     generator: LoadGenerator,
     options: RunOptions,
 ) -> Outcome:
-    concurrency = options.concurrency or scenario.concurrency
     ctx.notes = []
+    try:
+        return _run_one(scenario, ctx, server, generator, options)
+    finally:
+        if scenario.teardown is not None:
+            scenario.teardown(ctx)
+
+
+def _run_one(
+    scenario: Scenario,
+    ctx: SetupContext,
+    server: BenchServer,
+    generator: LoadGenerator,
+    options: RunOptions,
+) -> Outcome:
+    concurrency = options.concurrency or scenario.concurrency
     try:
         specs = tuple(scenario.setup(ctx))
     except ScenarioSkipped as exc:
@@ -112,6 +132,8 @@ def run_one(
         log(f"[{scenario.name}] setup failed: {kind} {exc}")
         return Outcome(scenario, "failed", concurrency, note=f"setup failed: {kind} {exc}")
     details = tuple(ctx.notes)
+    if scenario.measure is not None:
+        return _timed(scenario, ctx, server, options)
     config = LoadConfig(
         host=server.host,
         port=server.port,
@@ -150,6 +172,42 @@ def run_one(
     if usage is not None:
         log(f"[{scenario.name}] CPU of all cores: {usage.describe()}")
     return Outcome(scenario, "measured", concurrency, result=result, usage=usage, details=details)
+
+
+def _timed(
+    scenario: Scenario, ctx: SetupContext, server: BenchServer, options: RunOptions
+) -> Outcome:
+    """A scenario timed by its own `measure` (no HTTP load), reported in the same table."""
+    assert scenario.measure is not None
+    if options.quiet_wait_s > 0:
+        cpu.wait_until_quiet(max_wait_s=options.quiet_wait_s)
+    log(f"[{scenario.name}] measuring")
+    before = cpu.sample(server_pid=server.pid, postmaster_pid_file=server.postmaster_pid_file)
+    timing = scenario.measure(ctx)
+    after = cpu.sample(server_pid=server.pid, postmaster_pid_file=server.postmaster_pid_file)
+    result = timing_result(timing)
+    log(f"[{scenario.name}] {result.rps:,.0f} units/s over {len(timing.seconds_each)} runs")
+    details = tuple(ctx.notes)
+    usage = cpu.share(before, after)
+    return Outcome(scenario, "measured", 1, result=result, usage=usage, details=details)
+
+
+def timing_result(timing: Timing) -> LoadResult:
+    ms = sorted(s * 1000 for s in timing.seconds_each)
+
+    def pct(p: float) -> float:
+        return ms[min(len(ms) - 1, math.ceil(p * len(ms)) - 1)]
+
+    return LoadResult(
+        requests=timing.units_per_run * len(ms),
+        errors=timing.failures,
+        elapsed_s=sum(timing.seconds_each),
+        p50_ms=pct(0.5),
+        p95_ms=pct(0.95),
+        p99_ms=pct(0.99),
+        max_ms=ms[-1],
+        error_detail=timing.failure_detail,
+    )
 
 
 def single_use_slices(config: LoadConfig, options: RunOptions) -> tuple[LoadConfig, LoadConfig]:

@@ -93,6 +93,17 @@ class SetupContext:
 
 
 SetupFn = Callable[[SetupContext], Sequence[RequestSpec]]
+TeardownFn = Callable[[SetupContext], None]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What a `measure` function reports: `units` things done in `seconds_each` runs."""
+
+    units_per_run: int
+    seconds_each: tuple[float, ...]
+    failures: int = 0
+    failure_detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,10 +116,26 @@ class Scenario:
     # Each spec may be sent once (e.g. creates with unique fields): warmup and measurement
     # get disjoint slices of the specs, and a run stops when its slice is used up.
     single_use: bool = False
+    # Runs after the load (or a failed one), e.g. to undo what setup changed on the server.
+    teardown: TeardownFn | None = None
+    # Not an HTTP load: timed by this function instead (e.g. a CLI command over a data
+    # set); "requests" in the report are then its units (events verified) and req/s units/s.
+    measure: Callable[[SetupContext], Timing] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"scenario name {self.name!r}: use letters, digits, - and _")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two scenarios' p95 compared in RESULTS.md (e.g. with and without a feature)."""
+
+    label: str
+    baseline: str
+    measured: str
+    max_added: float  # the target: measured p95 at most baseline p95 x (1 + max_added)
+    source: str = ""
 
 
 def require_endpoint(response: httpx.Response, what: str) -> None:

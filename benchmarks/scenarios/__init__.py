@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from benchmarks.scenario import Scenario
+from benchmarks.scenario import Comparison, Scenario
+from benchmarks.scenarios.audit import AUDIT_SCENARIOS
+from benchmarks.scenarios.audit import COMPARISONS as AUDIT_COMPARISONS
 from benchmarks.scenarios.health import HEALTH_LIVE, HEALTH_READY
 from benchmarks.scenarios.identity import AUTHENTICATED_READ, LOGIN
 from benchmarks.scenarios.patients import PATIENT_SCENARIOS
@@ -15,7 +17,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     AUTHENTICATED_READ,
     *PATIENT_SCENARIOS,
     *SCHEDULING_SCENARIOS,
+    *AUDIT_SCENARIOS,
 )
+# p95 of one scenario against another, in the "Overheads" table of RESULTS.md
+COMPARISONS: tuple[Comparison, ...] = (*AUDIT_COMPARISONS,)
 
 
 def by_name(name: str) -> Scenario:

@@ -201,6 +201,11 @@ def _chart_setup(ctx: SetupContext) -> Sequence[RequestSpec]:
 
 
 def _create_setup(ctx: SetupContext) -> Sequence[RequestSpec]:
+    return create_specs(ctx, seed=ctx.run_id)
+
+
+def create_specs(ctx: SetupContext, *, seed: str) -> Sequence[RequestSpec]:
+    """Single-use POST /api/v1/patients bodies; `seed` keeps runs and variants apart."""
     data = dataset(ctx)
     clinic = data.clinics[1] if len(data.clinics) > 1 else data.largest
     headers = auth(ctx, clinic)
@@ -208,7 +213,7 @@ def _create_setup(ctx: SetupContext) -> Sequence[RequestSpec]:
     taken = [cpf for (cpf,) in rows(ctx, clinic, "select cpf from patient where cpf is not null")]
     count = int(ctx.planned_s * CREATES_PER_SECOND_CAP) + 1
     bodies = patient_bodies.generate(
-        count, seed=ctx.run_id, practitioners=practitioners, taken_cpfs=taken
+        count, seed=seed, practitioners=practitioners, taken_cpfs=taken
     )
     probe = ctx.client.post("/api/v1/patients", json=bodies[0], headers=headers)
     require_endpoint(probe, "POST /api/v1/patients")
