@@ -1,8 +1,8 @@
 """Audit trail: every write of an audited table and every read of health data, in one
 append-only, monthly partitioned, hash-chained table.
 
-Revision ID: 0010_audit
-Revises: 0009_scheduling
+Revision ID: 0014_audit
+Revises: 0013_engagement
 Create Date: 2026-11-24
 
 - Writes: `audit_row_change()`, an AFTER ROW trigger attached with
@@ -16,6 +16,9 @@ Create Date: 2026-11-24
   serializes one clinic's audited transactions until commit; clinics do not wait for each
   other) and stores seq, prev_hash and hash = sha256(prev_hash || audit_event_content(..)).
   The first prev_hash of a clinic is sha256('fisioflow-audit:' || tenant_id).
+- Who reads events: the clinic's own (tenant policy); a patient only those about
+  themself, never of `internal_note`; staff never an event whose diary row was private.
+  An event is as secret as the row it copies.
 - Append-only: the application role has SELECT and INSERT only; UPDATE, DELETE and
   TRUNCATE raise for everyone (the owner included) through triggers.
 - Partitions: one per UTC month, created ahead by `audit_ensure_partitions(months)`
@@ -32,12 +35,13 @@ from alembic import op
 
 from fisioflow.core.migration_helpers import app_role, attach_audit, detach_audit
 
-revision = "0010_audit"
-down_revision = "0009_scheduling"
+revision = "0014_audit"
+down_revision = "0013_engagement"
 branch_labels = None
 depends_on = None
 
 MONTHS_AHEAD = 3
+STAFF_ROLES = "('admin', 'practitioner', 'receptionist')"
 
 TABLE = """
 create table audit_event (
@@ -283,10 +287,20 @@ def _policies(role: str) -> None:
         "create policy tenant_isolation on audit_event for select "
         "using (tenant_id = app_current_tenant())"
     )
-    # A patient reads only the events about themself (their access log).
+    # A patient reads only the events about themself (their access log), and never those
+    # of internal notes (staff-only, engagement migration): their values are the notes.
     op.execute(
         "create policy patient_self on audit_event as restrictive for select "
-        "using (app_current_role() <> 'patient' or patient_id = app_current_patient())"
+        "using (app_current_role() <> 'patient' "
+        "or (patient_id = app_current_patient() and table_name <> 'internal_note'))"
+    )
+    # Staff never see a private diary entry (engagement migration), so neither its values
+    # here: an event whose old or new row was private is the patient's (and the system's).
+    op.execute(
+        "create policy private_diary on audit_event as restrictive for select "
+        f"using (table_name <> 'diary_entry' or app_current_role() not in {STAFF_ROLES} "
+        "or not (coalesce((old_values ->> 'private')::boolean, false) "
+        "or coalesce((new_values ->> 'private')::boolean, false)))"
     )
     # The application writes access events of its own clinic only ...
     op.execute(
@@ -311,6 +325,11 @@ AUDITED = {
     "time_off": {"patient_column": None},
     "appointment_series": {},
     "appointment": {},
+    "diary_entry": {},
+    "mood_entry": {},
+    "patient_message": {},
+    "internal_note": {},
+    "sos_event": {},
 }
 
 

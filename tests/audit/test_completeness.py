@@ -28,6 +28,15 @@ class TestCompleteness:
             "practitioner",
             "patient",
             "record_entry",
+            "room",
+            "time_off",
+            "appointment_series",
+            "appointment",
+            "diary_entry",
+            "mood_entry",
+            "patient_message",
+            "internal_note",
+            "sos_event",
         } <= audited
         assert not audited & set(EXEMPT)
 

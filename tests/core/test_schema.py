@@ -15,7 +15,7 @@ from fisioflow.models import Base
 def _ours(diff: object) -> bool:
     """procrastinate's tables come from its own schema file, patient_search is an
     internal search table (migration 0006), and the audit chain head and the monthly
-    audit partitions are internal to migration 0009; none has a model."""
+    audit partitions are internal to the audit migration; none has a model."""
     text_ = str(diff[1]) if isinstance(diff, tuple) else ""
     internal = ("procrastinate_", "patient_search", "audit_chain_head")
     partition = re.search(r"audit_event_(\d{4}_\d{2}|default)\b", text_)

@@ -11,7 +11,8 @@ records nothing.
 
 One event per (what, patient) per request, however many calls name it; `ids` accumulate.
 Actor, role, request id, IP, user agent and time come from the transaction's settings,
-filled by the database (migration 0010), so a caller cannot misstate them.
+filled by the database (migrations/versions/2026-11-24_audit.py), so a caller cannot
+misstate them.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ def attach_audit(
     tenant_column: str = "tenant_id",
     patient_column: str | None = "patient_id",
 ) -> None:
-    """Audit every INSERT, UPDATE and DELETE of `table` into `audit_event` (migration 0010).
+    """Audit every INSERT, UPDATE and DELETE of `table` into `audit_event`
+    (migrations/versions/2026-11-24_audit.py).
 
     Call it in the migration that creates a table holding patient, clinical, scheduling,
     billing or user data; tests/audit/test_completeness.py fails for a tenant table

@@ -1,8 +1,8 @@
 """Audit events: one row per audited write (trigger) or health-data read (audit/access.py).
 
-Written only by the database and by `audit.access`; never updated or deleted (migration
-0010_audit: grants, triggers, RLS). Range-partitioned by month on `occurred_at`; the
-partitions and the per-clinic chain head (`audit_chain_head`) have no model.
+Written only by the database and by `audit.access`; never updated or deleted (grants,
+triggers and RLS in migrations/versions/2026-11-24_audit.py). Range-partitioned by month
+on `occurred_at`; the partitions and the per-clinic chain head (`audit_chain_head`) have no model.
 """
 
 from __future__ import annotations
