@@ -17,7 +17,8 @@ Create Date: 2026-11-24
   other) and stores seq, prev_hash and hash = sha256(prev_hash || audit_event_content(..)).
   The first prev_hash of a clinic is sha256('fisioflow-audit:' || tenant_id).
 - Who reads events: the clinic's own (tenant policy); a patient only those about
-  themself, never of `internal_note`; staff never an event whose diary row was private.
+  themself, never of `internal_note`; staff never an event whose diary row was private;
+  receptionists none (they read no clinical row).
   An event is as secret as the row it copies.
 - Append-only: the application role has SELECT and INSERT only; UPDATE, DELETE and
   TRUNCATE raise for everyone (the owner included) through triggers.
@@ -293,6 +294,12 @@ def _policies(role: str) -> None:
         "create policy patient_self on audit_event as restrictive for select "
         "using (app_current_role() <> 'patient' "
         "or (patient_id = app_current_patient() and table_name <> 'internal_note'))"
+    )
+    # Receptionists read no clinical row (records, engagement), so no event either; the
+    # audit API is for admins, the access log for admins and practitioners.
+    op.execute(
+        "create policy no_receptionist on audit_event as restrictive for select "
+        "using (app_current_role() <> 'receptionist')"
     )
     # Staff never see a private diary entry (engagement migration), so neither its values
     # here: an event whose old or new row was private is the patient's (and the system's).

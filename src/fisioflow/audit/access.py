@@ -10,6 +10,8 @@ records nothing.
     ctx.access.viewed("record_entry", patient_id=patient_id, ids=[e.id for e in page.items])
 
 One event per (what, patient) per request, however many calls name it; `ids` accumulate.
+A page of one patient's data is an access even when empty (it shows there is nothing);
+a list across patients (`viewed_rows`) writes one event per patient it shows.
 Actor, role, request id, IP, user agent and time come from the transaction's settings,
 filled by the database (migrations/versions/2026-11-24_audit.py), so a caller cannot
 misstate them.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +31,16 @@ from fisioflow.models import AuditEvent
 
 READ = "READ"
 _TABLE: Table = AuditEvent.__table__  # type: ignore[assignment]
+
+
+class PatientRow(Protocol):
+    """A row shown to the client that belongs to one patient (diary entry, message ...)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def patient_id(self) -> uuid.UUID: ...
 
 
 @dataclass
@@ -48,6 +61,11 @@ class AccessLog:
         """`what` is the table (or export kind) shown; `ids` the rows of it shown."""
         entry = self._viewed.setdefault((what, patient_id), _Viewed(what, patient_id))
         entry.ids.extend(i for i in ids if i not in entry.ids)
+
+    def viewed_rows(self, what: str, rows: Iterable[PatientRow]) -> None:
+        """Rows of `what` that may concern several patients: one event per patient."""
+        for row in rows:
+            self.viewed(what, patient_id=row.patient_id, ids=[row.id])
 
     @property
     def pending(self) -> int:

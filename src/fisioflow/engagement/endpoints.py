@@ -47,7 +47,9 @@ Tag = Annotated[str | None, Query(max_length=100, description="Only entries with
 @portal_router.get("/diary", responses=_LIST)
 async def list_own_diary(ctx: Auth, page: Paging, tag: Tag = None) -> Page[DiaryEntryOut]:
     """The patient's own diary, private entries included, newest first."""
-    return await service.list_own_diary(ctx.session, ctx.principal, page, tag=tag)
+    entries = await service.list_own_diary(ctx.session, ctx.principal, page, tag=tag)
+    ctx.access.viewed_rows("diary_entry", entries.items)
+    return entries
 
 
 @portal_router.post("/diary", status_code=status.HTTP_201_CREATED, responses=_WRITE)
@@ -57,7 +59,9 @@ async def create_diary_entry(body: DiaryEntryIn, ctx: Auth) -> DiaryEntryOut:
 
 @portal_router.get("/diary/{diary_entry_id}", responses=_OBJECT)
 async def get_diary_entry(diary_entry_id: uuid.UUID, ctx: Auth) -> DiaryEntryOut:
-    return await service.get_diary_entry(ctx.session, ctx.principal, diary_entry_id)
+    entry = await service.get_diary_entry(ctx.session, ctx.principal, diary_entry_id)
+    ctx.access.viewed_rows("diary_entry", [entry])
+    return entry
 
 
 @portal_router.patch("/diary/{diary_entry_id}", responses=_OBJECT)
@@ -83,7 +87,9 @@ async def check_in(body: MoodIn, ctx: Auth) -> MoodOut:
 
 @portal_router.get("/mood", responses=_LIST)
 async def list_check_ins(ctx: Auth, page: Paging) -> Page[MoodOut]:
-    return await service.list_check_ins(ctx.session, ctx.principal, page)
+    check_ins = await service.list_check_ins(ctx.session, ctx.principal, page)
+    ctx.access.viewed_rows("mood_entry", check_ins.items)
+    return check_ins
 
 
 @portal_router.post("/sos", status_code=status.HTTP_201_CREATED, responses=_WRITE)
@@ -95,13 +101,17 @@ async def raise_sos(body: SosIn, ctx: Auth) -> SosCreated:
 @portal_router.get("/sos", responses=_LIST)
 async def list_own_sos(ctx: Auth, page: Paging) -> Page[SosOut]:
     """The patient's own SOS events, with whether the clinic acknowledged them."""
-    return await sos.list_own(ctx.session, ctx.principal, page)
+    events = await sos.list_own(ctx.session, ctx.principal, page)
+    ctx.access.viewed_rows("sos_event", events.items)
+    return events
 
 
 @portal_router.get("/messages", responses=_LIST)
 async def list_own_messages(ctx: Auth, page: Paging) -> Page[MessageOut]:
     """The patient's thread with the clinic, newest first."""
-    return await messaging.list_messages(ctx.session, ctx.principal, None, page)
+    messages = await messaging.list_messages(ctx.session, ctx.principal, None, page)
+    ctx.access.viewed_rows("patient_message", messages.items)
+    return messages
 
 
 @portal_router.post("/messages", status_code=status.HTTP_201_CREATED, responses=_WRITE)
@@ -122,7 +132,9 @@ async def list_shared_diary(
     patient_id: uuid.UUID, ctx: Auth, page: Paging, tag: Tag = None
 ) -> Page[DiaryEntryOut]:
     """The patient's diary entries that are not private."""
-    return await service.list_shared_diary(ctx.session, ctx.principal, patient_id, page, tag=tag)
+    entries = await service.list_shared_diary(ctx.session, ctx.principal, patient_id, page, tag=tag)
+    ctx.access.viewed("diary_entry", patient_id=patient_id, ids=[e.id for e in entries.items])
+    return entries
 
 
 @staff_router.get("/mood-trend", responses=_OBJECT)
@@ -135,7 +147,7 @@ async def mood_trend(
 ) -> MoodTrend:
     """Mood (check-ins and shared diary entries) and energy averages per day or week,
     in the clinic's time zone. Default: the last 30 days."""
-    return await service.mood_trend(
+    trend = await service.mood_trend(
         ctx.session,
         ctx.principal,
         patient_id,
@@ -144,11 +156,15 @@ async def mood_trend(
         end=to,
         bucket=bucket,
     )
+    ctx.access.viewed("mood_trend", patient_id=patient_id)
+    return trend
 
 
 @staff_router.get("/messages", responses=_OBJECT)
 async def list_messages(patient_id: uuid.UUID, ctx: Auth, page: Paging) -> Page[MessageOut]:
-    return await messaging.list_messages(ctx.session, ctx.principal, patient_id, page)
+    messages = await messaging.list_messages(ctx.session, ctx.principal, patient_id, page)
+    ctx.access.viewed("patient_message", patient_id=patient_id, ids=[m.id for m in messages.items])
+    return messages
 
 
 @staff_router.post("/messages", status_code=status.HTTP_201_CREATED, responses=_OBJECT)
@@ -169,7 +185,9 @@ async def list_internal_notes(
     patient_id: uuid.UUID, ctx: Auth, page: Paging
 ) -> Page[InternalNoteOut]:
     """Staff-only notes on the patient; never visible to the patient."""
-    return await messaging.list_notes(ctx.session, ctx.principal, patient_id, page)
+    notes = await messaging.list_notes(ctx.session, ctx.principal, patient_id, page)
+    ctx.access.viewed("internal_note", patient_id=patient_id, ids=[n.id for n in notes.items])
+    return notes
 
 
 @staff_router.post("/internal-notes", status_code=status.HTTP_201_CREATED, responses=_OBJECT)
@@ -188,7 +206,9 @@ async def list_sos_events(
     open_only: Annotated[bool, Query(alias="open", description="Unacknowledged only")] = False,
 ) -> Page[SosEventOut]:
     """Admins: every SOS of the clinic; practitioners: those addressed to them."""
-    return await sos.list_events(ctx.session, ctx.principal, page, open_only=open_only)
+    events = await sos.list_events(ctx.session, ctx.principal, page, open_only=open_only)
+    ctx.access.viewed_rows("sos_event", events.items)
+    return events
 
 
 @sos_router.post("/{sos_event_id}/acknowledge", responses=_OBJECT)
