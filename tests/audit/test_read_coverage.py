@@ -38,6 +38,10 @@ EXEMPT_READS = {
     "/api/v1/patients/{patient_id}/access-log": (
         "the access log itself, without values: a look at it would add to what it shows"
     ),
+    "/api/v1/messages/unread": (
+        "the staff inbox: who wrote and how many unread, no content; opening a thread "
+        "(GET /patients/{patient_id}/messages) is audited"
+    ),
     "/api/v1/appointments": _SCHEDULING,
     "/api/v1/appointments/{appointment_id}": _SCHEDULING,
     "/api/v1/appointment-series/{series_id}": _SCHEDULING,
