@@ -33,8 +33,8 @@ from benchmarks.server import fisioflow_command
 from fisioflow.core.database import OWNER_ROLE
 
 ISSUE = "issue 7 (audit trail)"
-SLUG = "bench-audit-1m"
-EVENTS = 1_000_000
+# events in the chain per data profile: the issue's million, or a quick check of the path
+EVENTS = {"full": 1_000_000, "small": 100_000}
 BATCH = 100_000
 VERIFY_RUNS = 3
 VERIFY_TIMEOUT_S = 900
@@ -110,23 +110,27 @@ from g order by n
 """
 
 
-def _clinic(ctx: SetupContext, conn: bulk.Connection) -> uuid.UUID:
-    existing = bulk.clinic_id(conn, SLUG)
+def _slug(events: int) -> str:
+    return f"bench-audit-{events // 1000}k"
+
+
+def _clinic(ctx: SetupContext, conn: bulk.Connection, slug: str) -> uuid.UUID:
+    existing = bulk.clinic_id(conn, slug)
     if existing is not None:
         return existing
     response = ctx.client.post(
         "/api/v1/signup",
         json={
-            "clinic": {"name": "Bench Audit", "slug": SLUG},
+            "clinic": {"name": "Bench Audit", "slug": slug},
             "admin": {
                 "full_name": "Bench Admin",
-                "email": f"admin@{SLUG}.example.com",
+                "email": f"admin@{slug}.example.com",
                 "password": "bench audit password 2026",
             },
         },
     )
     if response.status_code != 201:
-        raise ScenarioSetupError(f"signup of {SLUG}: {response.status_code} {response.text[:300]}")
+        raise ScenarioSetupError(f"signup of {slug}: {response.status_code} {response.text[:300]}")
     return uuid.UUID(response.json()["clinic"]["id"])
 
 
@@ -136,27 +140,29 @@ def _events(conn: bulk.Connection, clinic_id: uuid.UUID) -> int:
     return int(row[0]) if row else 0
 
 
-def _fill(conn: bulk.Connection, clinic_id: uuid.UUID, have: int) -> float:
+def _fill(conn: bulk.Connection, clinic_id: uuid.UUID, have: int, events: int) -> float:
     started = time.perf_counter()
-    while have < EVENTS:
-        stop = min(EVENTS, have + BATCH)
+    while have < events:
+        stop = min(events, have + BATCH)
         with bulk.tenant_transaction(conn, clinic_id):
             conn.execute("select set_config('app.actor', 'bench:audit-datagen', true)")
             conn.execute(GENERATE, {"start": have + 1, "stop": stop})
         have = stop
-        log(f"[audit-verify-1m] {have:,} / {EVENTS:,} audit events")
+        log(f"[audit-verify-1m] {have:,} / {events:,} audit events")
     return time.perf_counter() - started
 
 
 def _verify_setup(ctx: SetupContext) -> Sequence[RequestSpec]:
+    events = EVENTS[ctx.data_profile]
+    ctx.shared["audit_slug"] = slug = _slug(events)
     with bulk.connect(_owner_dsn(ctx)) as conn:
-        clinic_id = _clinic(ctx, conn)
+        clinic_id = _clinic(ctx, conn, slug)
         have = _events(conn, clinic_id)
-        if have < EVENTS:
-            seconds = _fill(conn, clinic_id, have)
+        if have < events:
+            seconds = _fill(conn, clinic_id, have, events)
             ctx.notes.append(
-                f"Generated {EVENTS - have:,} events through the chain trigger in {seconds:.0f} s "
-                f"({(EVENTS - have) / seconds:,.0f} events/s, one transaction per {BATCH:,})."
+                f"Generated {events - have:,} events through the chain trigger in {seconds:.0f} s "
+                f"({(events - have) / seconds:,.0f} events/s, one transaction per {BATCH:,})."
             )
         ctx.shared["audit_events"] = _events(conn, clinic_id)
     return []
@@ -170,12 +176,12 @@ def _verify_measure(ctx: SetupContext) -> Timing:
         "FISIOFLOW_LOG_LEVEL": "WARNING",
         "PATH": "/usr/bin:/bin",
     }
-    events = int(ctx.shared["audit_events"])
+    events, slug = int(ctx.shared["audit_events"]), str(ctx.shared["audit_slug"])
     times, failures, detail, output = [], 0, "", ""
     for _ in range(VERIFY_RUNS):
         started = time.perf_counter()
         done = subprocess.run(
-            [*fisioflow_command(), "audit", "verify", "--clinic", SLUG],
+            [*fisioflow_command(), "audit", "verify", "--clinic", slug],
             env=env,
             cwd=tempfile.gettempdir(),
             capture_output=True,
@@ -188,7 +194,8 @@ def _verify_measure(ctx: SetupContext) -> Timing:
         if done.returncode != 0 or "chain intact" not in output:
             failures, detail = failures + 1, (output + done.stderr)[:300]
     ctx.notes.append(
-        f"`fisioflow audit verify --clinic {SLUG}` as a process, {VERIFY_RUNS} runs; "
+        f"`fisioflow audit verify --clinic {slug}` as a process over {events:,} events, "
+        f"{VERIFY_RUNS} runs; "
         f"events/s = events ÷ wall time (process start and connection included); "
         f"latency columns are whole runs. It printed: `{output}`."
     )
@@ -197,8 +204,9 @@ def _verify_measure(ctx: SetupContext) -> Timing:
 
 AUDIT_VERIFY = Scenario(
     name="audit-verify-1m",
-    description=f"`fisioflow audit verify` over one clinic's chain of {EVENTS:,} audit events "
-    "(hash recomputed for every event, in PostgreSQL). Req/s here = events verified per second.",
+    description="`fisioflow audit verify` over one clinic's chain of 1,000,000 audit events "
+    "(100,000 with `--data-profile small`; hash recomputed for every event, in PostgreSQL). "
+    "Req/s here = events verified per second.",
     setup=_verify_setup,
     measure=_verify_measure,
     target=Target(min_rps=50_000, source=f"{ISSUE}: ≥ 50,000 events/s for 1 million events"),
