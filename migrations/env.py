@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool, text
 
 from fisioflow.models import Base
 
@@ -29,9 +29,16 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+# What the audit trail records as the actor of rows a migration writes (no user, no request).
+ACTOR = "command:migrate"
+
+
+def _run(connection: Connection) -> None:
+    # Session level: it holds for every migration's own transaction.
+    connection.execute(text("select set_config('app.actor', :actor, false)"), {"actor": ACTOR})
+    connection.commit()
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         transaction_per_migration=True,
         compare_type=True,

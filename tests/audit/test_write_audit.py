@@ -3,18 +3,24 @@ in the same transaction, with the right values and actor."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fisioflow.clinic.commands import create_from_cli
 from fisioflow.core.database import DatabaseLocation
+from fisioflow.core.migrations import MIGRATIONS_DIR, alembic_config, head_revisions
 from fisioflow.settings import Settings
+from tests.conftest import APP_ROLE
 from tests.fixtures.audit import audit_events
 from tests.fixtures.clinical import create_patient, new_cpf
 from tests.fixtures.identity import Actor, create_clinic
@@ -300,3 +306,40 @@ class TestCommandsAndJobs:
             ("user_account", "command:clinic create"),
         }
         assert all(e["actor_user_id"] is None for e in events)
+
+
+PROBE = """
+from alembic import op
+
+revision = "9999_audit_probe"
+down_revision = "{head}"
+
+
+def upgrade() -> None:
+    op.execute("select set_config('app.tenant_id', '{clinic}', true)")
+    op.execute("update clinic set name = 'Renomeada por migração' where id = '{clinic}'")
+"""
+
+
+class TestMigrations:
+    async def test_a_migration_records_its_command(
+        self,
+        client: httpx.AsyncClient,
+        database: DatabaseLocation,
+        owner_engine: AsyncEngine,
+        tmp_path: Path,
+    ) -> None:
+        admin = await create_clinic(client)
+        (head,) = head_revisions()
+        (tmp_path / "probe.py").write_text(PROBE.format(head=head, clinic=admin.clinic_id))
+        config = alembic_config(database.owner_url, app_role=APP_ROLE)
+        config.set_main_option("path_separator", "os")
+        config.set_main_option(
+            "version_locations", os.pathsep.join([str(MIGRATIONS_DIR / "versions"), str(tmp_path)])
+        )
+        await asyncio.to_thread(command.upgrade, config, "9999_audit_probe")
+        events = await audit_events(owner_engine, admin.clinic_id, where="operation = 'UPDATE'")
+        assert [(e["table_name"], e["actor"], e["actor_user_id"]) for e in events] == [
+            ("clinic", "command:migrate", None)
+        ]
+        assert events[0]["new_values"]["name"] == "Renomeada por migração"
