@@ -12,9 +12,11 @@ from fisioflow.audit.endpoints import router as audit_router
 from fisioflow.auth.endpoints import router as auth_router
 from fisioflow.clinic.endpoints import router as clinic_router
 from fisioflow.engagement import endpoints as engagement
+from fisioflow.exercise.endpoints import router as exercise_router
 from fisioflow.health.endpoints import router as health_router
 from fisioflow.patient.endpoints import router as patient_router
 from fisioflow.practitioner.endpoints import router as practitioner_router
+from fisioflow.prescription.endpoints import router as prescription_router
 from fisioflow.record.endpoints import router as record_router
 from fisioflow.scheduling.endpoints import router as scheduling_router
 from fisioflow.scheduling.resource_endpoints import router as scheduling_resource_router
@@ -37,4 +39,6 @@ def routers() -> list[APIRouter]:
         engagement.sos_router,
         engagement.inbox_router,
         audit_router,
+        exercise_router,
+        prescription_router,
     ]

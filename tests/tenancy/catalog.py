@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 # deliberate decision reviewed with the table's migration.
 GLOBAL_TABLES = {
     "alembic_version",
+    # The exercise library shipped with the product: the app role only reads it.
+    "exercise_library",
     # The job queue: a job's arguments name the clinic; its task opens that clinic's
     # transaction (core/jobs.py). Queue rows hold ids, never health data.
     "procrastinate_jobs",

@@ -28,6 +28,12 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     # Who accessed a patient's data; a patient may always read their own (LGPD art. 18).
     ACCESS_LOG_READ = "patients:access_log"
+    EXERCISES_READ = "exercises:read"
+    EXERCISES_MANAGE = "exercises:manage"
+    PRESCRIPTIONS_READ = "prescriptions:read"
+    PRESCRIPTIONS_WRITE = "prescriptions:write"
+    ALERTS_READ = "alerts:read"
+    ALERTS_MANAGE = "alerts:manage"
     # A patient's shared diary, mood check-ins and mood trend (never private entries).
     DIARY_READ = "diary:read"
     MESSAGES_READ = "messages:read"
@@ -60,6 +66,7 @@ _STAFF_COMMON = {
     Permission.PATIENTS_READ,
     Permission.AGENDA_READ,
     Permission.AGENDA_WRITE,
+    Permission.EXERCISES_READ,
 }
 
 MATRIX: dict[Role, frozenset[Permission]] = {
@@ -72,6 +79,11 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.RECORDS_WRITE,
             *_ENGAGEMENT_STAFF,
             Permission.ACCESS_LOG_READ,
+            Permission.EXERCISES_MANAGE,
+            Permission.PRESCRIPTIONS_READ,
+            Permission.PRESCRIPTIONS_WRITE,
+            Permission.ALERTS_READ,
+            Permission.ALERTS_MANAGE,
         }
     ),
     Role.RECEPTIONIST: frozenset(_STAFF_COMMON | {Permission.PATIENTS_WRITE}),

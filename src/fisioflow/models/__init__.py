@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
+from fisioflow.models.alert import ALERT_KINDS, ALERT_STATUSES, Alert
 from fisioflow.models.appointment import (
     APPOINTMENT_STATUSES,
     APPOINTMENT_TYPES,
@@ -18,30 +19,57 @@ from fisioflow.models.engagement import (
     PatientMessage,
     SosEvent,
 )
+from fisioflow.models.exercise import (
+    BODY_REGIONS,
+    CATEGORIES,
+    DIFFICULTIES,
+    Exercise,
+    LibraryExercise,
+)
 from fisioflow.models.patient import PATIENT_STATUSES, Patient
 from fisioflow.models.practitioner import Practitioner
+from fisioflow.models.prescription import (
+    PRESCRIPTION_STATUSES,
+    ExerciseLog,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionItemVersion,
+)
 from fisioflow.models.record import RECORD_KINDS, RECORD_STATUSES, RecordEntry
 from fisioflow.models.user import ROLES, OneTimeToken, RefreshToken, User
 
 __all__ = [
+    "ALERT_KINDS",
+    "ALERT_STATUSES",
     "APPOINTMENT_STATUSES",
     "APPOINTMENT_TYPES",
+    "BODY_REGIONS",
+    "CATEGORIES",
+    "DIFFICULTIES",
     "PATIENT_STATUSES",
+    "PRESCRIPTION_STATUSES",
     "RECORD_KINDS",
     "RECORD_STATUSES",
     "ROLES",
+    "Alert",
     "Appointment",
     "AppointmentSeries",
     "AuditEvent",
     "Base",
     "Clinic",
     "DiaryEntry",
+    "Exercise",
+    "ExerciseLog",
     "InternalNote",
+    "LibraryExercise",
     "MoodEntry",
     "OneTimeToken",
     "Patient",
     "PatientMessage",
     "Practitioner",
+    "Prescription",
+    "PrescriptionItem",
+    "PrescriptionItemVersion",
     "RecordEntry",
     "RefreshToken",
     "Room",
