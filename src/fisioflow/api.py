@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from fisioflow.adherence.endpoints import router as adherence_router
+from fisioflow.alert.endpoints import router as alert_router
 from fisioflow.audit.endpoints import router as audit_router
 from fisioflow.auth.endpoints import router as auth_router
 from fisioflow.clinic.endpoints import router as clinic_router
@@ -17,6 +19,7 @@ from fisioflow.health.endpoints import router as health_router
 from fisioflow.patient.endpoints import router as patient_router
 from fisioflow.practitioner.endpoints import router as practitioner_router
 from fisioflow.prescription.endpoints import router as prescription_router
+from fisioflow.program.endpoints import router as program_router
 from fisioflow.record.endpoints import router as record_router
 from fisioflow.scheduling.endpoints import router as scheduling_router
 from fisioflow.scheduling.resource_endpoints import router as scheduling_resource_router
@@ -41,4 +44,7 @@ def routers() -> list[APIRouter]:
         audit_router,
         exercise_router,
         prescription_router,
+        program_router,
+        adherence_router,
+        alert_router,
     ]

@@ -33,6 +33,7 @@ SYSTEM_ROLE = "system"
 def job_app(location: DatabaseLocation) -> procrastinate.App:
     from fisioflow.audit import tasks as audit_tasks
     from fisioflow.auth import tasks as auth_tasks
+    from fisioflow.exercise import tasks as exercise_tasks
 
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_dsn(location.app_url), kwargs={"application_name": "fisioflow-worker"}
@@ -40,6 +41,7 @@ def job_app(location: DatabaseLocation) -> procrastinate.App:
     app = procrastinate.App(connector=connector)
     auth_tasks.register(app)
     audit_tasks.register(app)
+    exercise_tasks.register(app)
     return app
 
 

@@ -128,3 +128,10 @@ async def next_position(session: AsyncSession, tenant: TenantId, prescription_id
         )
     )
     return (highest or 0) + 1
+
+
+async def active(session: AsyncSession, tenant: TenantId) -> list[Prescription]:
+    statement = select(Prescription).where(
+        Prescription.tenant_id == tenant, Prescription.status == "active"
+    )
+    return list(await session.scalars(statement))

@@ -88,3 +88,23 @@ def days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
 
 def local_today(tz: ZoneInfo) -> dt.date:
     return dt.datetime.now(tz).date()
+
+
+def missed_days(
+    items: Sequence[tuple[Sequence[Plan], StatusTimeline]],
+    *,
+    after: dt.date | None,
+    today: dt.date,
+    lookback: int = 60,
+) -> list[dt.date]:
+    """Days before `today` (and after `after`, the last day with a log) on which at
+    least one of the items was due, newest first."""
+    first = today - dt.timedelta(days=lookback)
+    if after is not None:
+        first = max(first, after + dt.timedelta(days=1))
+    found = [
+        day
+        for day in days(first, today - dt.timedelta(days=1))
+        if any(due_on(plans, timeline, day)[1] for plans, timeline in items)
+    ]
+    return found[::-1]

@@ -1,8 +1,9 @@
 """Prescription rules.
 
 Who: clinic admins and the patient's assigned practitioner read and write (as for the
-clinical record); anyone else gets 404. Writing needs the caller's own active
-practitioner profile: a prescription names the professional who prescribed it.
+clinical record); anyone else gets 404. Writing content needs the caller's own active
+practitioner profile: a prescription names the professional who prescribed it. Status
+changes (pause, resume, complete, cancel) are also open to admins without a profile.
 
 Lifecycle: active <-> paused; active or paused -> completed or cancelled, which are final
 (nothing changes afterwards). Changing an item adds a version that takes effect today
@@ -201,7 +202,7 @@ async def change_status(
     prescription_id: uuid.UUID,
     action: str,
 ) -> PrescriptionDetail:
-    _prescriber(await patient_access(session, principal, patient_id, write=True))
+    await patient_access(session, principal, patient_id, write=True)
     prescription = await _get(
         session, principal.tenant_id, patient_id, prescription_id, for_update=True
     )
