@@ -43,7 +43,9 @@ class TestLibrary:
             "breathing",
         }
         for row in rows:
-            assert row["name"] and row["description"] and row["body_region"]
+            assert row["name"]
+            assert row["description"]
+            assert row["body_region"]
             assert len(row["instructions"]) >= 3
             assert row["contraindications"], row["slug"]
             dose = ("default_reps", "default_hold_seconds", "default_duration_seconds")
@@ -79,9 +81,7 @@ class TestSearch:
         )
         items = found.json()["items"]
         assert len(items) >= 3
-        assert {(i["body_region"], i["category"]) for i in items} == {
-            ("shoulder", "strengthening")
-        }
+        assert {(i["body_region"], i["category"]) for i in items} == {("shoulder", "strengthening")}
 
     async def test_searches_clinic_exercises_too_and_pages(self, client: httpx.AsyncClient) -> None:
         admin = await create_clinic(client)
@@ -126,7 +126,8 @@ class TestClinicExercises:
         created = await client.post(EXERCISES, json=CUSTOM, headers=admin.headers)
         assert created.status_code == 201, created.text
         body = created.json()
-        assert body["source"] == "clinic" and body["source_exercise_id"] is None
+        assert body["source"] == "clinic"
+        assert body["source_exercise_id"] is None
         url = f"{EXERCISES}/{body['id']}"
         changed = await client.patch(
             url, json={"default_reps": 10, "contraindications": None}, headers=admin.headers
@@ -144,8 +145,10 @@ class TestClinicExercises:
         copied = await client.post(f"{EXERCISES}/{BRIDGE}/copy", headers=admin.headers)
         assert copied.status_code == 201, copied.text
         copy = copied.json()
-        assert copy["source"] == "clinic" and copy["source_exercise_id"] == BRIDGE
-        assert copy["id"] != BRIDGE and copy["name"] == "Ponte de glúteo"
+        assert copy["source"] == "clinic"
+        assert copy["source_exercise_id"] == BRIDGE
+        assert copy["id"] != BRIDGE
+        assert copy["name"] == "Ponte de glúteo"
         adapted = await client.patch(
             f"{EXERCISES}/{copy['id']}",
             json={"name": "Ponte de glúteo unilateral", "difficulty": "intermediate"},

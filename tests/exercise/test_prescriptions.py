@@ -41,11 +41,14 @@ class TestCreateAndRead:
         assert first["current"]["days_of_week"] == [1, 3, 5]
         assert first["current"]["load_kg"] == "2.50"
         assert first["current"]["exercise"]["name"] == "Ponte de glúteo"
-        assert second["current"]["hold_seconds"] == 30 and second["current"]["reps"] is None
-        assert second["position"] == 2 and second["history"] == []
+        assert second["current"]["hold_seconds"] == 30
+        assert second["current"]["reps"] is None
+        assert second["position"] == 2
+        assert second["history"] == []
         url = f"{prescriptions(team)}/{created['id']}"
         read = await client.get(url, headers=team.admin.headers)
-        assert read.status_code == 200 and read.json() == created
+        assert read.status_code == 200
+        assert read.json() == created
         listed = await client.get(prescriptions(team), headers=team.practitioner.headers)
         assert [p["id"] for p in listed.json()["items"]] == [created["id"]]
 
@@ -57,7 +60,9 @@ class TestCreateAndRead:
             prescriptions(team), params={"status": "paused"}, headers=team.admin.headers
         )
         assert [p["id"] for p in paused.json()["items"]] == [ids[0]]
-        first = await client.get(prescriptions(team), params={"limit": 2}, headers=team.admin.headers)
+        first = await client.get(
+            prescriptions(team), params={"limit": 2}, headers=team.admin.headers
+        )
         assert [p["id"] for p in first.json()["items"]] == ids[:0:-1]
         rest = await client.get(
             prescriptions(team),
@@ -71,7 +76,8 @@ class TestCreateAndRead:
         copy = await client.post(f"/api/v1/exercises/{BRIDGE}/copy", headers=team.admin.headers)
         created = await prescribe(client, team, item(copy.json()["id"]))
         exercise = created["items"][0]["current"]["exercise"]
-        assert exercise["source"] == "clinic" and exercise["id"] == copy.json()["id"]
+        assert exercise["source"] == "clinic"
+        assert exercise["id"] == copy.json()["id"]
 
 
 class TestBadInput:
@@ -133,10 +139,13 @@ class TestItemVersions:
         assert changed.status_code == 200, changed.text
         current = changed.json()["items"][0]["current"]
         history = changed.json()["items"][0]["history"]
-        assert current["version"] == 2 and current["reps"] == 15 and current["load_kg"] == "1.50"
+        assert current["version"] == 2
+        assert current["reps"] == 15
+        assert current["load_kg"] == "1.50"
         assert current["superseded_at"] is None
         assert [h["id"] for h in history] == [old]
-        assert history[0]["reps"] == 12 and history[0]["superseded_at"] is not None
+        assert history[0]["reps"] == 12
+        assert history[0]["superseded_at"] is not None
         assert logged["item_version_id"] == old
         again = await client.patch(
             item_url, json={"reps": 15}, headers=program.team.practitioner.headers
@@ -147,7 +156,11 @@ class TestItemVersions:
         program = await create_program(client)
         item_url = f"{program.url}/items/{program.prescription['items'][0]['id']}"
         headers = program.team.practitioner.headers
-        for body, field in (({"reps": None}, "body"), ({"sets": None}, "sets"), ({"sets": 0}, "sets")):
+        for body, field in (
+            ({"reps": None}, "body"),
+            ({"sets": None}, "sets"),
+            ({"sets": 0}, "sets"),
+        ):
             response = await client.patch(item_url, json=body, headers=headers)
             assert response.status_code == 422, body
             assert response.json()["errors"][0]["field"] == field
@@ -212,7 +225,9 @@ class TestStatus:
         program = await create_program(client)
         headers = program.team.practitioner.headers
         for action in first:
-            assert (await client.post(f"{program.url}/{action}", headers=headers)).status_code == 200
+            assert (
+                await client.post(f"{program.url}/{action}", headers=headers)
+            ).status_code == 200
         response = await client.post(f"{program.url}/{then}", headers=headers)
         assert response.status_code == 409
         assert response.json()["code"] == "invalid_transition"

@@ -6,6 +6,7 @@ this suite automatically; it fails until its id parameter has a factory below.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from validate_docbr import CPF
 
-from tests.fixtures.identity import Actor, create_clinic, create_user
+from fisioflow.core.database import DatabaseLocation
+from fisioflow.exercise.library import library_id
+from tests.fixtures.identity import Actor, create_clinic, create_patient_user, create_user
 
 
 @dataclass
@@ -214,6 +217,118 @@ async def _sos_event_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, l
     return await _portal_post(client, admin, "/api/v1/me/sos", body), [SOS_SECRET]
 
 
+EXERCISE_SECRET = "Exercício secreto da vítima"
+PROGRAM_SECRET = "Programa secreto da vítima"
+LOG_SECRET = "Relato secreto da vítima"
+_PRESCRIPTIONS = "/api/v1/patients/{patient_id}/prescriptions"
+_LOGS = "/api/v1/me/exercise-logs"
+
+
+def _program_email(admin: Actor) -> str:
+    return f"programa@{admin.clinic_slug}.example.com"
+
+
+async def _program_patient(client: httpx.AsyncClient, admin: Actor) -> str:
+    """The victim patient who follows a home program (has an email: invited to the portal)."""
+    found = await client.get(
+        "/api/v1/patients", params={"q": _program_email(admin)}, headers=admin.headers
+    )
+    if found.json()["items"]:
+        return str(found.json()["items"][0]["id"])
+    created = await client.post(
+        "/api/v1/patients",
+        json={"full_name": "Paciente Programa Vítima", "email": _program_email(admin)},
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def _exercise_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    created = await client.post(
+        "/api/v1/exercises",
+        json={
+            "name": EXERCISE_SECRET,
+            "description": "Só a vítima conhece",
+            "body_region": "knee",
+            "category": "balance",
+            "difficulty": "beginner",
+            "default_reps": 5,
+            "instructions": ["Passo único"],
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], [EXERCISE_SECRET]
+
+
+async def _prescription_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    """Prescribed by the admin's practitioner profile (made by the record factory)."""
+    patient_id = await _program_patient(client, admin)
+    exercises = await client.get(
+        "/api/v1/exercises", params={"source": "clinic"}, headers=admin.headers
+    )
+    created = await client.post(
+        _PRESCRIPTIONS.format(patient_id=patient_id),
+        json={"title": PROGRAM_SECRET, "items": [_item(exercises.json()["items"][0]["id"])]},
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], [PROGRAM_SECRET, "Paciente Programa Vítima", _program_email(admin)]
+
+
+def _item(exercise_id: str) -> dict[str, Any]:
+    return {"exercise_id": exercise_id, "sets": 2, "reps": 7, "start_on": "2026-01-01"}
+
+
+async def _program(client: httpx.AsyncClient, admin: Actor) -> dict[str, Any]:
+    patient_id = await _program_patient(client, admin)
+    listed = await client.get(_PRESCRIPTIONS.format(patient_id=patient_id), headers=admin.headers)
+    prescription_id = listed.json()["items"][0]["id"]
+    detail = await client.get(
+        f"{_PRESCRIPTIONS}/{prescription_id}".format(patient_id=patient_id), headers=admin.headers
+    )
+    result: dict[str, Any] = detail.json()
+    return result
+
+
+async def _item_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    program = await _program(client, admin)
+    return program["items"][0]["id"], [program["items"][0]["current"]["id"]]
+
+
+async def _log_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    """The victim patient logs a painful session from the portal (also raises an alert)."""
+    program = await _program(client, admin)
+    invite = await client.post(
+        f"/api/v1/patients/{program['patient_id']}/invite", headers=admin.headers
+    )
+    accepted = await client.post(
+        "/api/v1/auth/accept-invite",
+        json={"token": invite.json()["token"], "password": "senha da vitima longa"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    logged = await client.post(
+        _LOGS,
+        json={
+            "item_version_id": program["items"][0]["current"]["id"],
+            "performed_at": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat(),
+            "reps_done": 7,
+            "pain_before": 4,
+            "pain_after": 9,
+            "note": LOG_SECRET,
+        },
+        headers={"Authorization": f"Bearer {accepted.json()['access_token']}"},
+    )
+    assert logged.status_code == 201, logged.text
+    return logged.json()["id"], [LOG_SECRET]
+
+
+async def _alert_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    alerts = await client.get("/api/v1/alerts", headers=admin.headers)
+    return alerts.json()["items"][0]["id"], []
+
+
 # path parameter name -> how to make one in the victim clinic (in this order)
 ID_FACTORIES: dict[str, IdFactory] = {
     "user_id": _user_id,
@@ -227,6 +342,11 @@ ID_FACTORIES: dict[str, IdFactory] = {
     "diary_entry_id": _diary_entry_id,
     "message_id": _message_id,
     "sos_event_id": _sos_event_id,
+    "exercise_id": _exercise_id,
+    "prescription_id": _prescription_id,
+    "item_id": _item_id,
+    "log_id": _log_id,
+    "alert_id": _alert_id,
 }
 # bodies that pass validation, so the handler (not the validator) answers
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -252,6 +372,17 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/me/diary/{diary_entry_id}"): {"text": "Changed By Intruder"},
     ("POST", "/api/v1/patients/{patient_id}/messages"): {"body": "Changed By Intruder"},
     ("POST", "/api/v1/patients/{patient_id}/internal-notes"): {"body": "Changed By Intruder"},
+    ("PATCH", "/api/v1/exercises/{exercise_id}"): {"name": "Changed By Intruder"},
+    ("POST", _PRESCRIPTIONS): {
+        "title": "Changed By Intruder",
+        "items": [_item(str(library_id("ponte-de-gluteo")))],
+    },
+    ("PATCH", f"{_PRESCRIPTIONS}/{{prescription_id}}"): {"title": "Changed By Intruder"},
+    ("POST", f"{_PRESCRIPTIONS}/{{prescription_id}}/items"): _item(
+        str(library_id("ponte-de-gluteo"))
+    ),
+    ("PATCH", f"{_PRESCRIPTIONS}/{{prescription_id}}/items/{{item_id}}"): {"reps": 99},
+    ("PATCH", f"{_LOGS}/{{log_id}}"): {"pain_after": 0},
 }
 # every request also carries these, so a missing precondition is not what answers
 HEADERS = {"If-Match": '"1"'}
@@ -358,6 +489,18 @@ async def _assert_portal_untouched(client: httpx.AsyncClient, victim: Victim) ->
         url = f"/api/v1/patients/{victim.ids['patient_id']}/{what}"
         listed = await client.get(url, headers=victim.admin.headers)
         assert listed.json()["items"] == [], what
+    await _assert_program_untouched(client, victim)
+
+
+async def _assert_program_untouched(client: httpx.AsyncClient, victim: Victim) -> None:
+    headers = victim.admin.headers
+    exercise = await client.get(f"/api/v1/exercises/{victim.ids['exercise_id']}", headers=headers)
+    assert exercise.json()["name"] == EXERCISE_SECRET
+    program = await _program(client, victim.admin)
+    assert (program["title"], program["status"]) == (PROGRAM_SECRET, "active")
+    assert [len(i["history"]) for i in program["items"]] == [0]
+    [alert] = (await client.get("/api/v1/alerts", headers=headers)).json()["items"]
+    assert alert["status"] == "open"
 
 
 class TestEndpointDiscovery:
@@ -370,6 +513,14 @@ class TestEndpointDiscovery:
 class TestTenantIsolation:
     async def test_admin_of_a_cannot_reach_b(self, app: FastAPI, client: httpx.AsyncClient) -> None:
         intruder = await create_clinic(client)
+        victim = await make_victim(client, "Clínica Vítima")
+        await assert_isolated(app, client, intruder, victim)
+
+    async def test_patient_of_a_cannot_reach_b(
+        self, app: FastAPI, client: httpx.AsyncClient, database: DatabaseLocation
+    ) -> None:
+        """A portal patient (their own program, logs) against another clinic's ids."""
+        intruder = await create_patient_user(client, database.app_url, await create_clinic(client))
         victim = await make_victim(client, "Clínica Vítima")
         await assert_isolated(app, client, intruder, victim)
 

@@ -8,11 +8,19 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth.principal import TenantId
 from fisioflow.core.ids import new_id
 from fisioflow.models import Alert, Patient
+
+DEDUPE = "uq_alert_tenant_id_dedupe_key"
+
+
+def constraint_name(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 @dataclass(frozen=True)
@@ -26,14 +34,16 @@ class Filters:
 async def insert_once(session: AsyncSession, tenant: uuid.UUID, **values: Any) -> bool:
     """True when inserted; an alert with the same dedupe_key already there wins.
 
-    No RETURNING: a patient may raise an alert (their own log, SOS) but never read one."""
-    statement = (
-        insert(Alert)
-        .values(tenant_id=tenant, id=new_id(), **values)
-        .on_conflict_do_nothing(constraint="uq_alert_tenant_id_dedupe_key")
-    )
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    A plain INSERT in a savepoint: a patient may raise an alert (their own log, SOS) but
+    never read one, and both RETURNING and ON CONFLICT would need the SELECT policy."""
+    try:
+        async with session.begin_nested():
+            await session.execute(insert(Alert).values(tenant_id=tenant, id=new_id(), **values))
+    except IntegrityError as exc:
+        if constraint_name(exc) != DEDUPE:
+            raise
+        return False
+    return True
 
 
 def _visible(tenant: TenantId, filters: Filters) -> Select[Alert, str]:
@@ -64,7 +74,7 @@ async def list_page(
     statement = _visible(tenant, filters).order_by(Alert.id.desc()).limit(limit + 1)
     if before is not None:
         statement = statement.where(Alert.id < before)
-    return [(alert, name) for alert, name in (await session.execute(statement)).tuples()]
+    return [(alert, name) for alert, name in (await session.execute(statement)).all()]
 
 
 async def get(
@@ -76,5 +86,5 @@ async def get(
         .with_for_update(of=Alert)
         .execution_options(populate_existing=True)
     )
-    row = (await session.execute(statement)).tuples().first()
+    row = (await session.execute(statement)).first()
     return None if row is None else (row[0], row[1])

@@ -33,8 +33,11 @@ MAX_AGE = dt.timedelta(days=30)
 CORRECTION_WINDOW = dt.timedelta(hours=24)
 
 
-def own_patient(principal: Principal) -> uuid.UUID:
+def own_patient(principal: Principal, *, on_object: bool = False) -> uuid.UUID:
+    """The caller's patient id; staff get 403 (404 for an object, as elsewhere)."""
     if principal.role != Role.PATIENT or principal.patient_id is None:
+        if on_object:
+            raise NotFound("exercise log not found")
         raise Forbidden("only patients use their own portal", code="patients_only")
     return principal.patient_id
 
@@ -84,7 +87,7 @@ async def create_log(
 async def update_log(
     session: AsyncSession, principal: Principal, log_id: uuid.UUID, body: LogUpdate, *, tz: ZoneInfo
 ) -> LogOut:
-    patient_id = own_patient(principal)
+    patient_id = own_patient(principal, on_object=True)
     tenant = principal.tenant_id
     log = await repository.get(session, tenant, patient_id, log_id, for_update=True)
     if log is None:
