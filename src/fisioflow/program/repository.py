@@ -70,14 +70,14 @@ async def target(
     return None if row is None else Target(**row)
 
 
-async def insert_log(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """The new id, or None when a log with the same Idempotency-Key exists (also one
+async def insert_log(session: AsyncSession, values: dict[str, Any]) -> ExerciseLog | None:
+    """The new log, or None when a log with the same Idempotency-Key exists (also one
     that a concurrent request committed while this insert waited on the unique index)."""
     statement = (
         insert(ExerciseLog)
         .values(**values)
         .on_conflict_do_nothing(constraint="uq_exercise_log_tenant_id_patient_id_idempotency_key")
-        .returning(ExerciseLog.id)
+        .returning(ExerciseLog)
     )
     return await session.scalar(statement)
 

@@ -62,7 +62,7 @@ async def create_log(
         return _replay(earlier, digest), True
     target = await _target(session, tenant, patient_id, body.item_version_id)
     _check_when(body.performed_at)
-    log_id = await repository.insert_log(
+    log = await repository.insert_log(
         session,
         {
             "tenant_id": tenant,
@@ -74,12 +74,10 @@ async def create_log(
             "created_by": principal.user_id,
         },
     )
-    if log_id is None:  # a concurrent request with the same key committed first
+    if log is None:  # a concurrent request with the same key committed first
         earlier = await repository.by_key(session, tenant, patient_id, key or "")
         assert earlier is not None
         return _replay(earlier, digest), True
-    log = await repository.get(session, tenant, patient_id, log_id)
-    assert log is not None
     await pain.check(session, tenant, log, target, tz=tz)
     return out(log), False
 
