@@ -47,7 +47,15 @@ class TestDemo:
                 " (select count(*) from mood_entry), (select count(*) from patient_message),"
                 " (select count(*) from internal_note)"
             ).fetchone()
-        assert roles == [("admin", 1), ("patient", 1), ("practitioner", 3), ("receptionist", 1)]
+            programs = conn.execute(
+                "select (select count(*) from prescription where status = 'active'),"
+                " (select count(distinct patient_id) from exercise_log),"
+                " (select count(*) from exercise_log),"
+                " (select count(*) from user_account where role = 'patient'"
+                "  and password_hash is not null),"
+                " (select count(*) from alert where kind in ('pain_high', 'pain_rising'))"
+            ).fetchone()
+        assert roles == [("admin", 1), ("patient", 7), ("practitioner", 3), ("receptionist", 1)]
         assert counts == (3, 30, 0)
         statuses = dict(agenda)
         assert sum(statuses.values()) == 3 * 50 + 3 * 8 + 4
@@ -56,6 +64,11 @@ class TestDemo:
             assert set(statuses) >= {"completed", "scheduled"}
         assert extras == (3, 4, 3)
         assert engagement == (4, 1, 13, 3, 1)
+        assert programs is not None
+        prescriptions, patients_logging, logs, portal_logins, pain_alerts = programs
+        assert (prescriptions, patients_logging, portal_logins) == (6, 6, 3)
+        assert logs > 60
+        assert pain_alerts >= 1
 
     async def test_demo_accounts_and_the_therapy_patients_data(
         self, settings: Settings, database: DatabaseLocation
@@ -65,7 +78,8 @@ class TestDemo:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-                await _headers(http, DEMO_ADMIN)
+                admin = await _headers(http, DEMO_ADMIN)
+                exerciser = await _headers(http, "paciente1@demo.fisioflow.dev")
                 patient = await _headers(http, DEMO_PATIENT_EMAIL)
                 psychologist = await _headers(http, "practitioner3@demo.fisioflow.dev")
                 own = (await http.get("/api/v1/me/diary", headers=patient)).json()["items"]
@@ -73,6 +87,17 @@ class TestDemo:
                 shared = await http.get(f"{staff_view}/diary", headers=psychologist)
                 trend = await http.get(f"{staff_view}/mood-trend", headers=psychologist)
                 thread = await http.get("/api/v1/me/messages", headers=patient)
+                program = await http.get("/api/v1/me/program", headers=exerciser)
+                logs = await http.get("/api/v1/me/exercise-logs", headers=exerciser)
+                patient_id = logs.json()["items"][0]["patient_id"]
+                adherence = await http.get(
+                    f"/api/v1/patients/{patient_id}/adherence", headers=admin
+                )
+                alerts = await http.get("/api/v1/alerts", headers=admin)
+        assert len(program.json()["items"]) >= 2
+        assert logs.json()["items"]
+        assert adherence.json()["overall"]["done"] > 0
+        assert alerts.json()["items"]
         assert len(own) == 4
         assert len(shared.json()["items"]) == 3
         assert len(trend.json()["points"]) == 13

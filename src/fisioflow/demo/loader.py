@@ -2,7 +2,7 @@
 services (and validation) as the API.
 
 Each domain adds its part here as it lands (agenda: demo/agenda.py; engagement:
-demo/engagement.py; prescriptions).
+demo/engagement.py; home-exercise programs: demo/programs.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fisioflow.clinic.service import NewClinic, create_clinic
 from fisioflow.core.database import DatabaseLocation, Tenancy, command_transaction
 from fisioflow.demo.agenda import load_agenda
 from fisioflow.demo.engagement import load_engagement, portal_user
+from fisioflow.demo.programs import PROGRAMS, Case, load_programs
 from fisioflow.models import User
 from fisioflow.patient.schemas import Address, PatientCreated, PatientIn, PatientOut
 from fisioflow.patient.service import create_patient
@@ -73,6 +74,13 @@ async def _load(settings: Settings, location: DatabaseLocation, *, console: Cons
             tz=ZoneInfo(created.clinic.timezone),
         )
         await _create_therapy_portal(session, created, staff, patients[THERAPY_PATIENT])
+        await load_programs(
+            session,
+            created.clinic.id,
+            _program_cases(staff, practitioner_ids, patients),
+            fake=fake,
+            password_hash=_staff_hash(staff),
+        )
     console.print(f"loaded demo clinic [bold]{DEMO_SLUG}[/]")
     return True
 
@@ -154,6 +162,11 @@ async def _create_patients(
     return patients
 
 
+def _staff_hash(staff: list[User]) -> str:
+    """Portal accounts share the staff hash of DEMO_PASSWORD (argon2 is slow on purpose)."""
+    return staff[0].password_hash or passwords.hash_password(DEMO_PASSWORD)
+
+
 async def _create_therapy_portal(
     session: AsyncSession, created: NewClinic, staff: list[User], patient: PatientOut
 ) -> None:
@@ -163,7 +176,7 @@ async def _create_therapy_portal(
         tenant=tenant,
         patient_id=patient.id,
         name=patient.full_name,
-        hash_=staff[0].password_hash or passwords.hash_password(DEMO_PASSWORD),  # one hash
+        hash_=_staff_hash(staff),
     )
     session.add(user)
     await session.flush()
@@ -175,3 +188,29 @@ async def _create_therapy_portal(
         psychologist=Principal(tenant, psychologist.id, Role.PRACTITIONER),
         psychologist_name=psychologist.full_name,
     )
+
+
+def _program_cases(
+    staff: list[User], practitioner_ids: list[uuid.UUID], patients: list[PatientCreated]
+) -> list[Case]:
+    """Six patients of the two physiotherapists: steady, improving, worsening, lapsed."""
+    practitioners = [u.id for u in staff if u.role == "practitioner"]
+    users = dict(zip(practitioner_ids, practitioners, strict=True))
+    physios = practitioner_ids[:2]
+    treated = [p for p in patients if p.practitioner_id in physios][:6]
+    titles = list(PROGRAMS)
+    shapes = [(0.9, -1, 0), (0.7, -1, 0), (0.8, 1, 0), (0.6, 0, 5), (0.95, -2, 0), (0.5, 0, 0)]
+    return [
+        Case(
+            patient_id=patient.id,
+            practitioner_user=users[patient.practitioner_id],
+            title=titles[n % len(titles)],
+            adherence=adherence,
+            pain_trend=trend,
+            stopped_days_ago=stopped,
+        )
+        for n, (patient, (adherence, trend, stopped)) in enumerate(
+            zip(treated, shapes, strict=False)
+        )
+        if patient.practitioner_id is not None
+    ]
