@@ -1,4 +1,5 @@
-"""Benchmark data set: clinics full of pt-BR patients, practitioners and record entries.
+"""Benchmark data set: clinics full of pt-BR patients, practitioners, record entries and
+home-exercise programs (about 5 million logged sessions in the full profile).
 
     python -m benchmarks.datagen --profile full    # 1 x 100,000 + 10 x 10,000 patients
     python -m benchmarks.datagen --profile small   # 1 x 10,000 + 2 x 1,000 (quick runs)
@@ -34,7 +35,7 @@ from faker import Faker
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarks import bulk, fake_records, fakes
+from benchmarks import bulk, fake_programs, fake_records, fakes
 from benchmarks.bulk import Connection
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
@@ -51,6 +52,7 @@ class ClinicPlan:
     patients: int
     practitioners: int
     charts: int  # patients with CHART_ENTRIES record entries
+    programs: int = 0  # patients with a home-exercise program and a year of logged sessions
 
     @property
     def admin_email(self) -> str:
@@ -73,19 +75,33 @@ class Profile:
         return " + ".join(f"{n} x {size:,}" for size, n in sizes.items()) + " patients"
 
 
-def _profile(name: str, big: int, small: int, clinics: int, *, charts: int) -> Profile:
+def _profile(
+    name: str, big: int, small: int, clinics: int, *, charts: int, programs: tuple[int, int]
+) -> Profile:
     prefix = "bench" if name == "full" else f"bench-{name}"
-    plans = [ClinicPlan(f"{prefix}-{big // 1000}k", f"Clínica Carga {big:,}", big, 40, charts)]
+    plans = [
+        ClinicPlan(
+            f"{prefix}-{big // 1000}k", f"Clínica Carga {big:,}", big, 40, charts, programs[0]
+        )
+    ]
     plans += [
-        ClinicPlan(f"{prefix}-{small // 1000}k-{n:02d}", f"Clínica Carga {n:02d}", small, 6, 200)
+        ClinicPlan(
+            f"{prefix}-{small // 1000}k-{n:02d}",
+            f"Clínica Carga {n:02d}",
+            small,
+            6,
+            200,
+            programs[1],
+        )
         for n in range(1, clinics + 1)
     ]
     return Profile(name, tuple(plans))
 
 
+# Full: 8,000 program patients x 2 daily items x 365 days x 86 % done = ~5.0 million logs.
 PROFILES = {
-    "full": _profile("full", 100_000, 10_000, 10, charts=2_000),
-    "small": _profile("small", 10_000, 1_000, 2, charts=500),
+    "full": _profile("full", 100_000, 10_000, 10, charts=2_000, programs=(3_000, 500)),
+    "small": _profile("small", 10_000, 1_000, 2, charts=500, programs=(300, 50)),
 }
 
 
@@ -106,6 +122,7 @@ class Stats:
     profile: str
     phases: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: str = "not generated"
+    programs: str = "not generated"
 
     @classmethod
     def path(cls, profile: str) -> Path:
@@ -151,6 +168,7 @@ class Dataset:
                 f"generation (COPY via staging tables, one transaction per clinic and part): "
                 f"{self.stats.describe()}",
                 f"record entries: {self.stats.records}",
+                f"exercise programs: {self.stats.programs}",
             ],
         }
 
@@ -176,18 +194,25 @@ def ensure_dataset(
         records_problem = record_schema_problem(conn)
         people = [c for c in clinics if _is_empty(conn, c, "patient")]
         records = [] if records_problem else [c for c in clinics if _is_empty(conn, c, T_RECORD)]
-        if people or records:
+        programs_problem = program_schema_problem(conn)
+        programs = [] if programs_problem else [c for c in clinics if _needs_programs(conn, c)]
+        if people or records or programs:
             with _progress(console) as progress:
                 _run_phase(progress, stats, "staff and patients", people, _fill_people, conn)
                 _run_phase(progress, stats, "record entries", records, _fill_records, conn)
-    if people or records:
+                _run_phase(progress, stats, "exercise programs", programs, _fill_programs, conn)
+    if people or records or programs:
         started = time.perf_counter()
         bulk.vacuum_analyze(dsn, ("user_account", "practitioner", "patient", T_RECORD))
+        if not programs_problem:
+            bulk.vacuum_analyze(dsn, PROGRAM_TABLES)
         stats.add("vacuum analyze", rows=0, seconds=time.perf_counter() - started)
     stats.records = records_problem or "generated"
+    stats.programs = programs_problem or "generated"
     stats.save()
     with bulk.connect(dsn) as conn:
         tables = ["practitioner", "patient"] + ([] if records_problem else [T_RECORD])
+        tables += [] if programs_problem else ["prescription", T_LOG]
         rows = {t: sum(_count(conn, c, t) for c in clinics) for t in tables}
     return Dataset(profile, clinics, stats, rows)
 
@@ -212,6 +237,36 @@ def record_schema_problem(conn: Connection) -> str | None:
     if missing or unknown:
         return f"record_entry changed: missing {missing}, unknown required {unknown}"
     return None
+
+
+T_LOG = "exercise_log"
+PROGRAM_TABLES = ("prescription", "prescription_item", "prescription_item_version", T_LOG)
+
+
+def program_schema_problem_for(dsn: str) -> str | None:
+    with bulk.connect(dsn) as conn:
+        return program_schema_problem(conn)
+
+
+def program_schema_problem(conn: Connection) -> str | None:
+    """Why exercise programs cannot be generated on this schema, or None when they can."""
+    for table, columns in (
+        ("prescription", fake_programs.PRESCRIPTION_COLUMNS),
+        ("prescription_item_version", fake_programs.VERSION_COLUMNS),
+        (T_LOG, fake_programs.LOG_COLUMNS),
+    ):
+        found = bulk.table_columns(conn, table)
+        if not found:
+            return f"table {table} does not exist (migration 0012_exercise not applied)"
+        missing = [c for c in columns if c not in found]
+        unknown = [c for c, required in found.items() if required and c not in columns]
+        if missing or unknown:
+            return f"{table} changed: missing {missing}, unknown required {unknown}"
+    return None
+
+
+def _needs_programs(conn: Connection, clinic: Clinic) -> bool:
+    return clinic.plan.programs > 0 and _is_empty(conn, clinic, "prescription")
 
 
 def _ensure_clinic(client: httpx.Client, conn: Connection, plan: ClinicPlan) -> Clinic:
@@ -272,6 +327,8 @@ def _run_phase(
 
 
 def _expected_rows(title: str, plan: ClinicPlan) -> int:
+    if title.startswith("exercise"):
+        return int(plan.programs * (6 + len(fake_programs.ITEMS) * 365 * fake_programs.ADHERENCE))
     if title.startswith("record"):
         others = (plan.patients - plan.charts) * sum(OTHER_ENTRIES) / len(OTHER_ENTRIES)
         return int(plan.charts * sum(CHART_ENTRIES) / 2 * 1.07 + others)
@@ -364,6 +421,39 @@ def _timelines(
         )
 
 
+def _fill_programs(conn: Connection, clinic: Clinic, advance: Advance) -> int:
+    from fisioflow.auth.passwords import hash_password
+
+    rng, _ = _generator(clinic, "programs")
+    start = dt.date.today() - dt.timedelta(days=fake_programs.DAYS)
+    with bulk.tenant_transaction(conn, clinic.id):
+        treated = conn.execute(
+            "select p.id, p.practitioner_id, pr.user_id from patient p join practitioner pr"
+            " on pr.tenant_id = p.tenant_id and pr.id = p.practitioner_id"
+            " where pr.user_id is not null order by p.id"
+        ).fetchall()
+        chosen = rng.sample(treated, min(clinic.plan.programs, len(treated)))
+        made = fake_programs.program_rows(
+            tenant_id=clinic.id,
+            slug=clinic.plan.slug,
+            patients=chosen,
+            start=start,
+            password_hash=hash_password(PASSWORD),
+        )
+        rows = 0
+        for table, columns, part in (
+            ("user_account", fake_programs.USER_COLUMNS, made.users),
+            ("prescription", fake_programs.PRESCRIPTION_COLUMNS, made.prescriptions),
+            ("prescription_item", fake_programs.ITEM_COLUMNS, made.items),
+            ("prescription_item_version", fake_programs.VERSION_COLUMNS, made.versions),
+        ):
+            rows += bulk.staged_insert(conn, table, columns, part, advance=advance)
+        logs = fake_programs.log_rows(rng, tenant_id=clinic.id, programs=made.programs, start=start)
+        return rows + bulk.staged_insert(
+            conn, T_LOG, fake_programs.LOG_COLUMNS, logs, advance=advance
+        )
+
+
 # -- command line ---------------------------------------------------------------------------
 
 
@@ -385,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"profile {args.profile}: {dataset.profile.describe()}")
     console.print(f"generation: {dataset.stats.describe()}")
     console.print(f"record entries: {dataset.stats.records}")
+    console.print(f"exercise programs: {dataset.stats.programs}")
     console.print(f"done in {time.perf_counter() - started:.0f} s (server start included)")
     return 0
 

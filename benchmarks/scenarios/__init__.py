@@ -5,6 +5,7 @@ from __future__ import annotations
 from benchmarks.scenario import Comparison, Scenario
 from benchmarks.scenarios.audit import AUDIT_SCENARIOS
 from benchmarks.scenarios.audit import COMPARISONS as AUDIT_COMPARISONS
+from benchmarks.scenarios.exercise import EXERCISE_SCENARIOS
 from benchmarks.scenarios.health import HEALTH_LIVE, HEALTH_READY
 from benchmarks.scenarios.identity import AUTHENTICATED_READ, LOGIN
 from benchmarks.scenarios.patients import PATIENT_SCENARIOS
@@ -18,6 +19,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     *PATIENT_SCENARIOS,
     *SCHEDULING_SCENARIOS,
     *AUDIT_SCENARIOS,
+    *EXERCISE_SCENARIOS,
 )
 # p95 of one scenario against another, in the "Overheads" table of RESULTS.md
 COMPARISONS: tuple[Comparison, ...] = (*AUDIT_COMPARISONS,)
