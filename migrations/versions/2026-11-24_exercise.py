@@ -1,8 +1,8 @@
 """Home exercise programs: the global exercise library, clinic exercises, prescriptions
 with versioned items, patient-logged sessions, and care-team alerts.
 
-Revision ID: 0012_exercise
-Revises: 0008_patient_search_knn
+Revision ID: 0014_exercise
+Revises: 0013_engagement
 Create Date: 2026-11-24
 
 - `exercise_library` is global reference data: the application role may only read it.
@@ -26,8 +26,8 @@ from sqlalchemy.dialects import postgresql
 from fisioflow.core.migration_helpers import app_role, enable_tenant_rls
 from fisioflow.exercise.library import library_rows
 
-revision = "0012_exercise"
-down_revision = "0008_patient_search_knn"
+revision = "0014_exercise"
+down_revision = "0013_engagement"
 branch_labels = None
 depends_on = None
 

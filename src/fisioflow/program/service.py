@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 import rfc8785
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fisioflow.auth.principal import Principal, Role, TenantId
+from fisioflow.auth.permissions import Permission, allowed
+from fisioflow.auth.principal import Principal, TenantId
 from fisioflow.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fisioflow.core.ids import new_id
 from fisioflow.core.pagination import Page, PageParams, build_page
@@ -35,7 +36,7 @@ CORRECTION_WINDOW = dt.timedelta(hours=24)
 
 def own_patient(principal: Principal, *, on_object: bool = False) -> uuid.UUID:
     """The caller's patient id; staff get 403 (404 for an object, as elsewhere)."""
-    if principal.role != Role.PATIENT or principal.patient_id is None:
+    if not allowed(principal.role, Permission.PORTAL) or principal.patient_id is None:
         if on_object:
             raise NotFound("exercise log not found")
         raise Forbidden("only patients use their own portal", code="patients_only")
