@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from collections.abc import Sequence
 
 from benchmarks import datagen, fake_programs
@@ -79,7 +80,8 @@ def _log_setup(ctx: SetupContext) -> Sequence[RequestSpec]:
             "pain_after": rng.randint(0, 6),
             "difficulty": rng.randint(2, 8),
         }
-        key = {"Idempotency-Key": f"{ctx.run_id}-{n}"}
+        # unique across runs and across the scenarios of one run (the -loaded variant)
+        key = {"Idempotency-Key": f"{ctx.run_id}-{uuid.uuid4().hex}"}
         specs.append(RequestSpec.json("POST", LOGS, body, headers={**headers, **key}))
     probe = ctx.client.post(LOGS, content=specs[0].body, headers=dict(specs[0].headers))
     require_endpoint(probe, f"POST {LOGS}")
