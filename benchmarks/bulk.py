@@ -62,6 +62,30 @@ def table_columns(conn: Connection, table: str) -> dict[str, bool]:
     return {name: bool(required) for name, required in rows}
 
 
+@contextmanager
+def audit_paused(conn: Connection, tables: Sequence[str]) -> Iterator[None]:
+    """Back-filled bench history without audit events: the `audit_row` triggers of
+    `tables` are off inside the caller's transaction only (ALTER TABLE is transactional,
+    no other session ever sees them off). Live requests on the data stay audited."""
+    audited = [
+        row[0]
+        for row in conn.execute(
+            "select c.relname from pg_trigger t join pg_class c on c.oid = t.tgrelid"
+            " where t.tgname = 'audit_row' and c.relname = any(%s)",
+            [list(tables)],
+        ).fetchall()
+    ]
+    for table in audited:
+        conn.execute(
+            sql.SQL("alter table {} disable trigger audit_row").format(sql.Identifier(table))
+        )
+    yield
+    for table in audited:
+        conn.execute(
+            sql.SQL("alter table {} enable trigger audit_row").format(sql.Identifier(table))
+        )
+
+
 def count(conn: Connection, table: str) -> int:
     row = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(table))).fetchone()
     return int(row[0]) if row else 0

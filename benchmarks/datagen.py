@@ -257,7 +257,7 @@ def program_schema_problem(conn: Connection) -> str | None:
     ):
         found = bulk.table_columns(conn, table)
         if not found:
-            return f"table {table} does not exist (migration 0014_exercise not applied)"
+            return f"table {table} does not exist (migration 0015_exercise not applied)"
         missing = [c for c in columns if c not in found]
         unknown = [c for c, required in found.items() if required and c not in columns]
         if missing or unknown:
@@ -433,25 +433,35 @@ def _fill_programs(conn: Connection, clinic: Clinic, advance: Advance) -> int:
             " where pr.user_id is not null order by p.id"
         ).fetchall()
         chosen = rng.sample(treated, min(clinic.plan.programs, len(treated)))
+        accounts = conn.execute(
+            "select patient_id, id from user_account where role = 'patient'"
+            " and patient_id = any(%s)",
+            [[patient_id for patient_id, _, _ in chosen]],
+        ).fetchall()
         made = fake_programs.program_rows(
             tenant_id=clinic.id,
             slug=clinic.plan.slug,
             patients=chosen,
             start=start,
             password_hash=hash_password(PASSWORD),
+            accounts=dict(accounts),
         )
-        rows = 0
-        for table, columns, part in (
+        parts = (
             ("user_account", fake_programs.USER_COLUMNS, made.users),
             ("prescription", fake_programs.PRESCRIPTION_COLUMNS, made.prescriptions),
             ("prescription_item", fake_programs.ITEM_COLUMNS, made.items),
             ("prescription_item_version", fake_programs.VERSION_COLUMNS, made.versions),
-        ):
-            rows += bulk.staged_insert(conn, table, columns, part, advance=advance)
-        logs = fake_programs.log_rows(rng, tenant_id=clinic.id, programs=made.programs, start=start)
-        return rows + bulk.staged_insert(
-            conn, T_LOG, fake_programs.LOG_COLUMNS, logs, advance=advance
         )
+        logs = fake_programs.log_rows(rng, tenant_id=clinic.id, programs=made.programs, start=start)
+        # a year of history through the per-row audit chain would take most of the time
+        with bulk.audit_paused(conn, ("user_account", *PROGRAM_TABLES)):
+            rows = sum(
+                bulk.staged_insert(conn, table, columns, part, advance=advance)
+                for table, columns, part in parts
+            )
+            return rows + bulk.staged_insert(
+                conn, T_LOG, fake_programs.LOG_COLUMNS, logs, advance=advance
+            )
 
 
 # -- command line ---------------------------------------------------------------------------

@@ -62,17 +62,22 @@ def program_rows(
     patients: Sequence[tuple[uuid.UUID, uuid.UUID, uuid.UUID]],
     start: dt.date,
     password_hash: str,
+    accounts: dict[uuid.UUID, uuid.UUID],
 ) -> ProgramRows:
-    """`patients`: (patient id, practitioner id, practitioner's user id)."""
+    """`patients`: (patient id, practitioner id, practitioner's user id); `accounts`: the
+    portal user of patients that already have one (kept, e.g. from an earlier run)."""
     out = ProgramRows([], [], [], [], [])
     started = dt.datetime.combine(start, dt.time(9), tzinfo=TZ)
     history = json.dumps([{"status": "active", "at": started.isoformat(), "by": None}])
     for patient_id, practitioner_id, prescriber in patients:
-        user_id, prescription_id = new_id(), new_id()
-        email = f"paciente-{patient_id.hex[-12:]}@{slug}.example.com"
-        out.users.append(
-            (tenant_id, user_id, email, "Paciente", "patient", password_hash, patient_id)
-        )
+        prescription_id = new_id()
+        user_id = accounts.get(patient_id)
+        if user_id is None:
+            user_id = new_id()
+            email = f"paciente-{patient_id.hex[-12:]}@{slug}.example.com"
+            out.users.append(
+                (tenant_id, user_id, email, "Paciente", "patient", password_hash, patient_id)
+            )
         out.prescriptions.append(
             (tenant_id, prescription_id, patient_id, practitioner_id, "Programa domiciliar",
              "active", history, prescriber, started, started)

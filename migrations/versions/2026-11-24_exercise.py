@@ -1,8 +1,8 @@
 """Home exercise programs: the global exercise library, clinic exercises, prescriptions
 with versioned items, patient-logged sessions, and care-team alerts.
 
-Revision ID: 0014_exercise
-Revises: 0013_engagement
+Revision ID: 0015_exercise
+Revises: 0014_audit
 Create Date: 2026-11-24
 
 - `exercise_library` is global reference data: the application role may only read it.
@@ -15,6 +15,8 @@ Create Date: 2026-11-24
 - `exercise_log` is the high-volume table (millions of rows): its reads are always one
   patient's time range, served by the btree (tenant_id, patient_id, performed_at); a BRIN
   would not help because clinics' rows interleave in time.
+- Every tenant table carries the audit trigger (`attach_audit`, migration 0014_audit); the
+  global library does not (it changes only through migrations).
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from fisioflow.core.migration_helpers import app_role, enable_tenant_rls
+from fisioflow.core.migration_helpers import app_role, attach_audit, enable_tenant_rls
 from fisioflow.exercise.library import library_rows
 
-revision = "0014_exercise"
-down_revision = "0013_engagement"
+revision = "0015_exercise"
+down_revision = "0014_audit"
 branch_labels = None
 depends_on = None
 
@@ -94,6 +96,7 @@ def upgrade() -> None:
     _log()
     _alert()
     _policies()
+    _audit()
 
 
 def _exercise_columns(table: str) -> list[sa.SchemaItem]:
@@ -502,7 +505,30 @@ def _policies() -> None:
     op.execute(f"create policy alert_deleters on alert as restrictive for delete using ({STAFF})")
 
 
+def _audit() -> None:
+    attach_audit("exercise", patient_column=None)
+    for table in (
+        "prescription",
+        "prescription_item",
+        "prescription_item_version",
+        "exercise_log",
+        "alert",
+    ):
+        attach_audit(table)
+    _patient_audit_view(hidden="('internal_note', 'alert')")
+
+
+def _patient_audit_view(*, hidden: str) -> None:
+    """Alerts are staff-only (a patient never reads one), so neither their audit events:
+    the patient's own-events policy of 0014_audit hides them as it hides internal notes."""
+    op.execute(
+        "alter policy patient_self on audit_event using (app_current_role() <> 'patient' "
+        f"or (patient_id = app_current_patient() and table_name not in {hidden}))"
+    )
+
+
 def downgrade() -> None:
+    _patient_audit_view(hidden="('internal_note')")
     for table in (
         "alert",
         "exercise_log",

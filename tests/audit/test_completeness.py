@@ -37,6 +37,12 @@ class TestCompleteness:
             "patient_message",
             "internal_note",
             "sos_event",
+            "exercise",
+            "prescription",
+            "prescription_item",
+            "prescription_item_version",
+            "exercise_log",
+            "alert",
         } <= audited
         assert not audited & set(EXEMPT)
 

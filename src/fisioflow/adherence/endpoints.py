@@ -29,6 +29,8 @@ async def get_adherence(
 ) -> AdherenceOut:
     """Sessions done vs due per item and overall, in total and per ISO week, and the
     daily pain trend (mean before and after), between two dates inclusive."""
-    return await service.adherence(
+    report = await service.adherence(
         ctx.session, ctx.principal, patient_id, first=from_, last=to, tz=clinic_tz(ctx)
     )
+    ctx.access.viewed("exercise_log", patient_id=patient_id)
+    return report

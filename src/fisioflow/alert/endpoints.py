@@ -28,7 +28,9 @@ async def list_alerts(
 ) -> Page[AlertOut]:
     """Newest first. Admins see every alert, practitioners their patients' alerts."""
     filters = Filters(status=status, patient_id=patient_id, kind=kind)
-    return await service.list_alerts(ctx.session, ctx.principal, filters, page)
+    found = await service.list_alerts(ctx.session, ctx.principal, filters, page)
+    ctx.access.viewed_rows("alert", found.items)
+    return found
 
 
 @router.post("/{alert_id}/acknowledge", responses=documented(401, 404, 409))

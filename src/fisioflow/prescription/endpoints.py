@@ -40,9 +40,11 @@ async def list_prescriptions(
     status: Annotated[Status | None, Query()] = None,
 ) -> Page[PrescriptionOut]:
     """Newest first."""
-    return await service.list_prescriptions(
+    found = await service.list_prescriptions(
         ctx.session, ctx.principal, patient_id, page, status=status
     )
+    ctx.access.viewed("prescription", patient_id=patient_id, ids=[p.id for p in found.items])
+    return found
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_WRITE)
@@ -60,7 +62,9 @@ async def get_prescription(
     patient_id: uuid.UUID, prescription_id: uuid.UUID, ctx: Auth
 ) -> PrescriptionDetail:
     """With every item's current version and its earlier versions."""
-    return await service.get_prescription(ctx.session, ctx.principal, patient_id, prescription_id)
+    found = await service.get_prescription(ctx.session, ctx.principal, patient_id, prescription_id)
+    ctx.access.viewed("prescription", patient_id=patient_id, ids=[found.id])
+    return found
 
 
 @router.patch("/{prescription_id}", responses=_WRITE)

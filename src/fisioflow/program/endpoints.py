@@ -35,13 +35,19 @@ async def my_program(
     date: Annotated[dt.date | None, Query(description="Default: today, clinic time")] = None,
 ) -> ProgramOut:
     """The exercises due on that day, with how many sessions are already logged."""
-    return await due.program(ctx.session, ctx.principal, date, tz=clinic_tz(ctx))
+    found = await due.program(ctx.session, ctx.principal, date, tz=clinic_tz(ctx))
+    ids = sorted({item.prescription_id for item in found.items})
+    ctx.access.viewed("prescription", patient_id=service.own_patient(ctx.principal), ids=ids)
+    return found
 
 
 @router.get("/exercise-logs", responses=documented(401, 403, 422))
 async def my_logs(ctx: Auth, page: Annotated[PageParams, Depends(page_params)]) -> Page[LogOut]:
     """The patient's logged sessions, most recently logged first."""
-    return await service.list_logs(ctx.session, ctx.principal, page)
+    found = await service.list_logs(ctx.session, ctx.principal, page)
+    ids = [log.id for log in found.items]
+    ctx.access.viewed("exercise_log", patient_id=service.own_patient(ctx.principal), ids=ids)
+    return found
 
 
 @router.post(
