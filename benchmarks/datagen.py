@@ -257,7 +257,7 @@ def program_schema_problem(conn: Connection) -> str | None:
     ):
         found = bulk.table_columns(conn, table)
         if not found:
-            return f"table {table} does not exist (migration 0015_exercise not applied)"
+            return f"table {table} does not exist (migration 0016_exercise not applied)"
         missing = [c for c in columns if c not in found]
         unknown = [c for c, required in found.items() if required and c not in columns]
         if missing or unknown:

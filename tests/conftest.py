@@ -36,7 +36,7 @@ APP_ROLE = "fisioflow_app"
 def _schema_fingerprint() -> str:
     digest = hashlib.sha256()
     sources = [*sorted(MIGRATIONS_DIR.rglob("*.py")), *sorted((ROOT / "src").rglob("*.sql"))]
-    sources.append(ROOT / "src" / "fisioflow" / "exercise" / "library.json")  # loaded by 0015
+    sources.append(ROOT / "src" / "fisioflow" / "exercise" / "library.json")  # loaded by 0016
     sources.append(ROOT / "src" / "fisioflow" / "core" / "migration_helpers.py")
     for path in sources:
         digest.update(path.read_bytes())

@@ -1,8 +1,8 @@
 """Home exercise programs: the global exercise library, clinic exercises, prescriptions
 with versioned items, patient-logged sessions, and care-team alerts.
 
-Revision ID: 0015_exercise
-Revises: 0014_audit
+Revision ID: 0016_exercise
+Revises: 0015_audit_chain_flush
 Create Date: 2026-11-24
 
 - `exercise_library` is global reference data: the application role may only read it.
@@ -28,8 +28,8 @@ from sqlalchemy.dialects import postgresql
 from fisioflow.core.migration_helpers import app_role, attach_audit, enable_tenant_rls
 from fisioflow.exercise.library import library_rows
 
-revision = "0015_exercise"
-down_revision = "0014_audit"
+revision = "0016_exercise"
+down_revision = "0015_audit_chain_flush"
 branch_labels = None
 depends_on = None
 

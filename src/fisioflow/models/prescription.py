@@ -4,7 +4,7 @@ A prescription belongs to one patient and one practitioner and holds items. An i
 parameters live in `prescription_item_version` rows: changing an item adds a version and
 marks the previous one superseded (never updated otherwise, trigger
 `prescription_item_version_guard`), so a log always points at the version the patient
-actually did. Invariants kept by the database (migration 0015_exercise):
+actually did. Invariants kept by the database (migration 0016_exercise):
 - a version names exactly one exercise, from the library or from the clinic;
 - an `exercise_log` belongs to the patient of the version it points at (composite FK);
 - a log may be corrected for 24 hours after it was recorded, then it is frozen, and its
