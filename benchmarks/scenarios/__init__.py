@@ -5,6 +5,7 @@ from __future__ import annotations
 from benchmarks.scenario import Comparison, Scenario
 from benchmarks.scenarios.audit import AUDIT_SCENARIOS
 from benchmarks.scenarios.audit import COMPARISONS as AUDIT_COMPARISONS
+from benchmarks.scenarios.exercise import COMPARISONS as EXERCISE_COMPARISONS
 from benchmarks.scenarios.exercise import EXERCISE_SCENARIOS
 from benchmarks.scenarios.health import HEALTH_LIVE, HEALTH_READY
 from benchmarks.scenarios.identity import AUTHENTICATED_READ, LOGIN
@@ -22,7 +23,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     *EXERCISE_SCENARIOS,
 )
 # p95 of one scenario against another, in the "Overheads" table of RESULTS.md
-COMPARISONS: tuple[Comparison, ...] = (*AUDIT_COMPARISONS,)
+COMPARISONS: tuple[Comparison, ...] = (*AUDIT_COMPARISONS, *EXERCISE_COMPARISONS)
 
 
 def by_name(name: str) -> Scenario:

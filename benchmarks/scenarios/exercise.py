@@ -10,9 +10,10 @@ import random
 import uuid
 from collections.abc import Sequence
 
-from benchmarks import datagen, fake_programs
+from benchmarks import bulk, datagen, fake_programs
 from benchmarks.datagen import Clinic
 from benchmarks.scenario import (
+    Comparison,
     RequestSpec,
     Scenario,
     ScenarioSetupError,
@@ -143,8 +144,54 @@ EXERCISE_ADHERENCE = Scenario(
     concurrency=1,
 )
 
+AUDITED = ("exercise_log", "alert")
+
+
+def _set_log_audit(ctx: SetupContext, *, enabled: bool) -> None:
+    with bulk.connect(ctx.owner_dsn or "") as conn:
+        for table in AUDITED:
+            action = "enable" if enabled else "disable"
+            conn.execute(f"alter table {table} {action} trigger audit_row")
+
+
+def _unaudited_setup(ctx: SetupContext) -> Sequence[RequestSpec]:
+    specs = _log_setup(ctx)
+    _set_log_audit(ctx, enabled=False)
+    ctx.notes.append(
+        "The audit triggers on `exercise_log` and `alert` are disabled for this run only "
+        "(enabled again afterwards): the baseline of the audit overhead."
+    )
+    return specs
+
+
+def _enable_audit(ctx: SetupContext) -> None:
+    _set_log_audit(ctx, enabled=True)
+
+
+EXERCISE_LOG_UNAUDITED = Scenario(
+    name="exercise-log-unaudited",
+    description="exercise-log without the write audit on `exercise_log` and `alert` "
+    "(baseline)." + AT_ONE,
+    setup=_unaudited_setup,
+    teardown=_enable_audit,
+    concurrency=1,
+    single_use=True,
+)
+
+# issue 7 asks for the write-audit overhead on logging an exercise too
+COMPARISONS = (
+    Comparison(
+        label="Write audit on log exercise",
+        baseline=EXERCISE_LOG_UNAUDITED.name,
+        measured=EXERCISE_LOG.name,
+        max_added=0.25,
+        source="issue 7 (audit trail)",
+    ),
+)
+
 EXERCISE_SCENARIOS = (
     EXERCISE_LOG,
+    EXERCISE_LOG_UNAUDITED,
     EXERCISE_ADHERENCE,
     loaded(EXERCISE_LOG),
     loaded(EXERCISE_ADHERENCE),
