@@ -16,6 +16,8 @@ from fisioflow.clinic.endpoints import router as clinic_router
 from fisioflow.engagement import endpoints as engagement
 from fisioflow.exercise.endpoints import router as exercise_router
 from fisioflow.health.endpoints import router as health_router
+from fisioflow.notification.endpoints import router as notification_router
+from fisioflow.notification.link_endpoints import router as reminder_link_router
 from fisioflow.patient.endpoints import router as patient_router
 from fisioflow.practitioner.endpoints import router as practitioner_router
 from fisioflow.prescription.endpoints import router as prescription_router
@@ -47,4 +49,6 @@ def routers() -> list[APIRouter]:
         program_router,
         adherence_router,
         alert_router,
+        notification_router,
+        reminder_link_router,
     ]

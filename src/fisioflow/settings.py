@@ -56,6 +56,37 @@ class Settings(BaseSettings):
     ip_rate_limit: str = "60/minute"
     signup_rate_limit: str = "5/hour"
 
+    worker_heartbeat_s: float = Field(
+        default=10, gt=0, description="Worker heartbeat; 3 missed beats mark a worker stalled."
+    )
+
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL of links sent to patients."
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = Field(default=15, gt=0)
+    email_sender: str = "FisioFlow <nao-responda@fisioflow.local>"
+    messaging_provider_url: str | None = Field(
+        default=None, description="SMS/WhatsApp provider endpoint (POST JSON). Unset: disabled."
+    )
+    messaging_provider_token: SecretStr | None = None
+    vapid_private_key: SecretStr | None = Field(
+        default=None, description="Web-push VAPID key (PEM or base64url). Unset: push disabled."
+    )
+    vapid_subject: str = "mailto:suporte@fisioflow.local"
+    notification_lanes: int = Field(default=4, ge=1, le=32)
+    notification_batch: int = Field(default=100, ge=1, le=1000)
+    notification_lease_s: float = Field(default=120, gt=0)
+    notification_max_attempts: int = Field(default=8, ge=1, le=50)
+    notification_retry_base_s: float = Field(default=30, gt=0)
+    notification_retry_max_s: float = Field(default=3600, gt=0)
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=60, gt=0)
+
     @property
     def embedded(self) -> bool:
         return self.database_url is None

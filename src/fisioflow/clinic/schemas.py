@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 import zoneinfo
+from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, field_validator
 from validate_docbr import CNPJ
@@ -63,6 +64,18 @@ class ClinicUpdate(StrictModel):
     timezone: str | None = Field(default=None, max_length=64)
     locale: str | None = None
     patients_read_records: bool | None = None
+    reminder_offsets_minutes: list[Annotated[int, Field(ge=15, le=20160)]] | None = Field(
+        default=None,
+        max_length=5,
+        description="Minutes before each appointment at which reminders go out "
+        "(15 min to 14 days, at most 5; [] turns reminders off). Applies to "
+        "appointments booked or moved afterwards.",
+    )
+
+    @field_validator("reminder_offsets_minutes")
+    @classmethod
+    def _offsets(cls, value: list[int] | None) -> list[int] | None:
+        return None if value is None else sorted(set(value), reverse=True)
 
     @field_validator("timezone")
     @classmethod
@@ -96,3 +109,4 @@ class ClinicOut(BaseModel):
     timezone: str
     locale: str
     patients_read_records: bool
+    reminder_offsets_minutes: list[int]

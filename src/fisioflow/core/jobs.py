@@ -8,8 +8,10 @@ transactions with a Tenancy whose actor is the task name.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,7 +35,9 @@ SYSTEM_ROLE = "system"
 def job_app(location: DatabaseLocation) -> procrastinate.App:
     from fisioflow.audit import tasks as audit_tasks
     from fisioflow.auth import tasks as auth_tasks
+    from fisioflow.core import maintenance
     from fisioflow.exercise import tasks as exercise_tasks
+    from fisioflow.notification import tasks as notification_tasks
 
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_dsn(location.app_url), kwargs={"application_name": "fisioflow-worker"}
@@ -42,15 +46,22 @@ def job_app(location: DatabaseLocation) -> procrastinate.App:
     auth_tasks.register(app)
     audit_tasks.register(app)
     exercise_tasks.register(app)
+    maintenance.register(app)
+    notification_tasks.register(app)
     return app
 
 
 def worker_options(
-    sessions: async_sessionmaker[AsyncSession], *, shutdown_timeout: float, until_empty: bool
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    settings: Settings,
+    until_empty: bool,
 ) -> dict[str, Any]:
     return {
-        "additional_context": {"sessions": sessions},
-        "shutdown_graceful_timeout": shutdown_timeout,
+        "additional_context": {"sessions": sessions, "settings": settings},
+        "update_heartbeat_interval": settings.worker_heartbeat_s,
+        "stalled_worker_timeout": settings.worker_heartbeat_s * 3,
+        "shutdown_graceful_timeout": settings.shutdown_timeout_s,
         "install_signal_handlers": False,
         "wait": not until_empty,
         "concurrency": 4,
@@ -61,6 +72,11 @@ def worker_options(
 def sessions(context: procrastinate.JobContext) -> async_sessionmaker[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = context.additional_context["sessions"]
     return maker
+
+
+def job_settings(context: procrastinate.JobContext) -> Settings:
+    settings: Settings = context.additional_context["settings"]
+    return settings
 
 
 def task_name(context: procrastinate.JobContext) -> str:
@@ -91,9 +107,7 @@ async def run_worker(
     try:
         async with jobs.open_async():
             options = worker_options(
-                create_sessionmaker(engine),
-                shutdown_timeout=settings.shutdown_timeout_s,
-                until_empty=until_empty,
+                create_sessionmaker(engine), settings=settings, until_empty=until_empty
             )
             await jobs.run_worker_async(**{**options, "install_signal_handlers": True})
     finally:
@@ -109,3 +123,40 @@ async def queued_jobs(session_or_conn: Any) -> int:
         )
     )
     return int(count or 0)
+
+
+# procrastinate's own insert (procrastinate_defer_jobs_v1 in its schema.sql), with
+# ON CONFLICT so that a queueing lock already held by a waiting job is a no-op instead of
+# an error that would abort the caller's transaction.
+_DEFER = text(
+    "insert into procrastinate_jobs"
+    " (queue_name, task_name, priority, lock, queueing_lock, args, scheduled_at)"
+    " values (:queue, :task, 0, null, :queueing_lock, cast(:args as jsonb), :schedule_at)"
+    " on conflict (queueing_lock) where status = 'todo' do nothing returning id"
+)
+
+
+async def defer_in_transaction(
+    session: AsyncSession,
+    task: str,
+    args: Mapping[str, Any],
+    *,
+    queueing_lock: str | None = None,
+    schedule_at: dt.datetime | None = None,
+    queue: str = "default",
+) -> int | None:
+    """Queue a job in the caller's transaction: it exists only if the write commits.
+
+    Returns the job id, or None when a job with the same queueing lock is already
+    waiting (that job will do the work)."""
+    job_id = await session.scalar(
+        _DEFER,
+        {
+            "queue": queue,
+            "task": task,
+            "queueing_lock": queueing_lock,
+            "args": json.dumps(dict(args), default=str),
+            "schedule_at": schedule_at,
+        },
+    )
+    return None if job_id is None else int(job_id)

@@ -26,6 +26,13 @@ from fisioflow.models.exercise import (
     Exercise,
     LibraryExercise,
 )
+from fisioflow.models.notification import (
+    Notification,
+    NotificationCircuit,
+    NotificationPreference,
+    PushSubscription,
+    Reminder,
+)
 from fisioflow.models.patient import PATIENT_STATUSES, Patient
 from fisioflow.models.practitioner import Practitioner
 from fisioflow.models.prescription import (
@@ -63,6 +70,9 @@ __all__ = [
     "InternalNote",
     "LibraryExercise",
     "MoodEntry",
+    "Notification",
+    "NotificationCircuit",
+    "NotificationPreference",
     "OneTimeToken",
     "Patient",
     "PatientMessage",
@@ -70,8 +80,10 @@ __all__ = [
     "Prescription",
     "PrescriptionItem",
     "PrescriptionItemVersion",
+    "PushSubscription",
     "RecordEntry",
     "RefreshToken",
+    "Reminder",
     "Room",
     "SosEvent",
     "TimeOff",

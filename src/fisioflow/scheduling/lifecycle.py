@@ -12,9 +12,10 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth.permissions import Permission, ensure_allowed
-from fisioflow.auth.principal import Principal
+from fisioflow.auth.principal import Principal, TenantId
 from fisioflow.core.errors import Conflict, InvalidInput
 from fisioflow.models import Appointment
+from fisioflow.notification import service as notifications
 from fisioflow.scheduling import booking, repository, service
 from fisioflow.scheduling.schemas import CancelIn, Scope
 
@@ -52,11 +53,34 @@ async def advance(
     if cancel is not None:
         values |= {"cancel_reason": cancel.reason, "cancelled_by": cancel.cancelled_by}
         ids += await _others_in_scope(session, principal, appointment, cancel.scope)
-    await repository.transition(
+    changed = await repository.transition(
         session, principal.tenant_id, ids, allowed_from=allowed_from, values=values
     )
     await session.refresh(appointment)
+    if action == "cancel":
+        await notifications.cancelled(
+            session, principal.tenant_id, appointment.id, count=len(changed)
+        )
     return appointment
+
+
+async def advance_by_link(
+    session: AsyncSession, tenant: TenantId, appointment_id: uuid.UUID, action: Action
+) -> bool:
+    """Confirm or cancel from a reminder's one-click link (the patient, without logging
+    in; the transaction's actor names the link). False when the appointment is no
+    longer in a state that allows it."""
+    allowed_from, target = TRANSITIONS[action]
+    values: dict[str, Any] = {"status": target}
+    if action == "cancel":
+        values |= {"cancel_reason": "cancelled by the patient from the reminder link"}
+        values |= {"cancelled_by": "patient"}
+    changed = await repository.transition(
+        session, tenant, [appointment_id], allowed_from=allowed_from, values=values
+    )
+    if changed and action == "cancel":
+        await notifications.cancelled(session, tenant, appointment_id)
+    return bool(changed)
 
 
 async def _others_in_scope(

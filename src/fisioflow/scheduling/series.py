@@ -17,6 +17,7 @@ from fisioflow.auth.principal import Principal, Role
 from fisioflow.core.errors import Conflict, InvalidInput, NotFound
 from fisioflow.core.ids import new_id
 from fisioflow.models import Appointment, AppointmentSeries
+from fisioflow.notification import service as notifications
 from fisioflow.scheduling import booking, lifecycle, repository, service
 from fisioflow.scheduling.recurrence import occurrences
 from fisioflow.scheduling.repository import Parties
@@ -84,6 +85,10 @@ async def create_series(
     await session.flush()  # no ORM relationship orders the two inserts
     session.add_all(appointments)
     await session.flush()
+    if appointments:
+        await notifications.booked(
+            session, principal.tenant_id, appointments[0].id, series_count=len(appointments)
+        )
     return out(series, appointments, skipped)
 
 
@@ -179,7 +184,7 @@ async def cancel_series(
     members = await repository.series_members(
         session, principal.tenant_id, series_id, starting_from=start, statuses=allowed_from
     )
-    await repository.transition(
+    changed = await repository.transition(
         session,
         principal.tenant_id,
         [m.id for m in members],
@@ -190,5 +195,8 @@ async def cancel_series(
             "cancelled_by": body.cancelled_by,
         },
     )
+    if changed:
+        first = min(members, key=lambda m: m.starts_at)
+        await notifications.cancelled(session, principal.tenant_id, first.id, count=len(changed))
     session.expire_all()
     return await get_series(session, principal, series_id)

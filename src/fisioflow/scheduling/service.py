@@ -17,6 +17,7 @@ from fisioflow.core.errors import Conflict, Forbidden, InvalidInput, NotFound, P
 from fisioflow.core.ids import new_id
 from fisioflow.core.pagination import Page, PageParams, build_page
 from fisioflow.models import Appointment
+from fisioflow.notification import service as notifications
 from fisioflow.scheduling import booking, repository
 from fisioflow.scheduling.repository import Filters, Parties
 from fisioflow.scheduling.schemas import (
@@ -59,6 +60,7 @@ async def book(session: AsyncSession, principal: Principal, body: AppointmentIn)
         **body.model_dump(exclude={"ends_at", "duration_minutes", "backfill"}),
     )
     await booking.insert(session, principal.tenant_id, appointment)
+    await notifications.booked(session, principal.tenant_id, appointment.id)
     return appointment
 
 
@@ -93,6 +95,7 @@ async def join_group(
         **body.model_dump(),
     )
     await booking.insert(session, principal.tenant_id, joined)
+    await notifications.booked(session, principal.tenant_id, joined.id)
     return joined
 
 
@@ -182,6 +185,8 @@ async def reschedule(
     moves = _moves(appointment, members, body, tz=tz)
     await _apply(session, principal, appointment, members, body=body, moves=moves)
     await session.refresh(appointment)
+    if moves:
+        await notifications.moved(session, principal.tenant_id, appointment.id)
     return appointment
 
 

@@ -1,0 +1,250 @@
+"""Delivery channels: email over SMTP (aiosmtplib), SMS and WhatsApp through an HTTP
+provider, web push (pywebpush, VAPID). Each answers `Sent`, or raises `Permanent` (the
+address or the message will never work: 4xx, invalid address) or `Transient` (retry).
+
+At most once: `send(..., commit=...)` calls `commit` to record the message as sent at
+the last moment before it leaves. For SMTP that is after the whole message body and before
+the final "." that makes the server accept it: a worker killed before the commit leaves a
+message the server discards (safe to send again); killed after it, the message is already
+recorded as sent. HTTP providers get the delivery key as `Idempotency-Key`, so a request
+repeated after a crash between the provider's answer and our commit can be recognised.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any, Protocol
+
+import aiosmtplib
+import httpx
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+from email_validator import EmailNotValidError, validate_email
+from pywebpush import WebPushException, webpush_async  # type: ignore[import-untyped]
+
+from fisioflow.core.br import phone_e164
+from fisioflow.notification.render import Message
+from fisioflow.settings import Settings
+
+Commit = Callable[[], Awaitable[None]]
+
+
+class Permanent(Exception):
+    """Never retry: goes straight to dead with this reason."""
+
+
+class Transient(Exception):
+    """Retry later with backoff; counts against the channel's circuit breaker."""
+
+
+class Ambiguous(Exception):
+    """The connection broke after the message was recorded as sent: it may or may not
+    have arrived. At most once: it stays sent."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    recipient: str
+    message: Message
+    delivery_key: str
+    urgent: bool = False
+
+
+class Channel(Protocol):
+    async def send(self, outgoing: Outgoing, *, commit: Commit) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def checked_recipient(channel: str, recipient: str) -> str:
+    """The address in canonical form; Permanent when it can never be delivered to."""
+    try:
+        if channel == "email":
+            return validate_email(recipient, check_deliverability=False).normalized
+        if channel in ("sms", "whatsapp"):
+            return phone_e164(recipient)
+    except (EmailNotValidError, ValueError) as exc:
+        kind = "email address" if channel == "email" else "phone number"
+        raise Permanent(f"invalid {kind} {recipient!r}: {exc}") from exc
+    return recipient
+
+
+class EmailChannel:
+    """One SMTP connection, reused for every message of a lane."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        if self._smtp is not None and self._smtp.is_connected:
+            return self._smtp
+        s = self._settings
+        smtp = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            timeout=s.smtp_timeout_s,
+            start_tls=s.smtp_starttls,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+        )
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise Transient(f"SMTP connect to {s.smtp_host}:{s.smtp_port} failed: {exc}") from exc
+        self._smtp = smtp
+        return smtp
+
+    async def send(self, outgoing: Outgoing, *, commit: Commit) -> None:
+        smtp = await self._connection()
+        data = _email_bytes(self._settings, outgoing)
+        try:
+            await _expect(await smtp.mail(_address(self._settings.email_sender)), 250)
+            await _expect(await smtp.rcpt(outgoing.recipient), 250, 251)
+            await _expect(await smtp.execute_command(b"DATA"), 354)
+            assert smtp.protocol is not None
+            smtp.protocol.write(data)
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset(smtp)
+            raise _classify_smtp(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self._smtp = None
+            raise Transient(f"SMTP: {exc}") from exc
+        await commit()
+        try:
+            reply = await smtp.execute_command(b".")
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self._smtp = None
+            raise Ambiguous(f"SMTP connection lost after the message: {exc}") from exc
+        if reply.code != 250:
+            raise _classify_smtp(reply.code, reply.message)
+
+    async def _reset(self, smtp: aiosmtplib.SMTP) -> None:
+        try:
+            await smtp.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            self._smtp = None
+
+    async def close(self) -> None:
+        if self._smtp is not None and self._smtp.is_connected:
+            try:
+                await self._smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self._smtp.close()
+        self._smtp = None
+
+
+def _address(sender: str) -> str:
+    return sender.rsplit("<", 1)[-1].rstrip(">").strip()
+
+
+async def _expect(reply: Any, *codes: int) -> None:
+    if reply.code not in codes:
+        raise aiosmtplib.SMTPResponseException(reply.code, reply.message)
+
+
+def _classify_smtp(code: int, message: str) -> Exception:
+    text = f"SMTP {code}: {message}"
+    return Permanent(text) if 500 <= code < 600 else Transient(text)
+
+
+def _email_bytes(settings: Settings, outgoing: Outgoing) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = settings.email_sender
+    mail["To"] = outgoing.recipient
+    mail["Subject"] = outgoing.message.subject
+    # The delivery key travels in the Message-ID: a receiver can tell a repeat.
+    mail["Message-ID"] = make_msgid(idstring=outgoing.delivery_key.replace(":", "."))
+    mail["X-FisioFlow-Delivery"] = outgoing.delivery_key
+    mail.set_content(outgoing.message.body)
+    data = normalize_message_line_endings(mail.as_bytes())
+    data = PERIOD_REGEX.sub(b"..", data)
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+class ProviderChannel:
+    """SMS/WhatsApp: POST {"channel", "to", "text", "delivery_key"} to the provider."""
+
+    def __init__(self, settings: Settings, channel: str) -> None:
+        if not settings.messaging_provider_url:
+            raise Transient(
+                "no SMS/WhatsApp provider configured (FISIOFLOW_MESSAGING_PROVIDER_URL)"
+            )
+        token = settings.messaging_provider_token
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        self._url = settings.messaging_provider_url
+        self._channel = channel
+        self._http = httpx.AsyncClient(headers=headers, timeout=settings.smtp_timeout_s)
+
+    async def send(self, outgoing: Outgoing, *, commit: Commit) -> None:
+        body = {
+            "channel": self._channel,
+            "to": outgoing.recipient,
+            "text": outgoing.message.short,
+            "delivery_key": outgoing.delivery_key,
+        }
+        try:
+            response = await self._http.post(
+                self._url, json=body, headers={"Idempotency-Key": outgoing.delivery_key}
+            )
+        except httpx.HTTPError as exc:
+            raise Transient(f"provider unreachable: {exc!r}") from exc
+        _classify_http(response.status_code, response.text)
+        await commit()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+def _classify_http(status: int, text: str) -> None:
+    if 200 <= status < 300:
+        return
+    reason = f"provider answered {status}: {text[:200]}"
+    if status in (408, 425, 429) or status >= 500:
+        raise Transient(reason)
+    raise Permanent(reason)
+
+
+class PushChannel:
+    """Web push to one subscription (recipient = JSON subscription info)."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.vapid_private_key is None:
+            raise Transient("web push is not configured (FISIOFLOW_VAPID_PRIVATE_KEY)")
+        self._key = settings.vapid_private_key.get_secret_value()
+        self._subject = settings.vapid_subject
+        self._timeout = settings.smtp_timeout_s
+
+    async def send(self, outgoing: Outgoing, *, commit: Commit) -> None:
+        data = json.dumps({"title": outgoing.message.subject, "body": outgoing.message.short})
+        try:
+            await webpush_async(
+                subscription_info=json.loads(outgoing.recipient),
+                data=data,
+                vapid_private_key=self._key,
+                vapid_claims={"sub": self._subject},
+                timeout=self._timeout,
+                ttl=86400,
+            )
+        except WebPushException as exc:
+            status = getattr(exc.response, "status", None) or getattr(
+                exc.response, "status_code", 0
+            )
+            _classify_http(int(status or 503), str(exc))
+        except (TimeoutError, OSError) as exc:
+            raise Transient(f"push service unreachable: {exc!r}") from exc
+        await commit()
+
+    async def close(self) -> None:
+        return None
+
+
+def open_channel(settings: Settings, channel: str) -> Channel:
+    if channel == "email":
+        return EmailChannel(settings)
+    if channel == "push":
+        return PushChannel(settings)
+    return ProviderChannel(settings, channel)

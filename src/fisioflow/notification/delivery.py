@@ -1,0 +1,227 @@
+"""Sending the outbox of one clinic on one channel: a few lanes in parallel, each with its
+own connection to the channel, claiming small batches (`FOR UPDATE SKIP LOCKED`, with a
+lease) and recording every message in its own short transaction.
+
+A message is sent at most once: it is marked `sent` (commit) just before it leaves (see
+channels.py); a worker killed before that commit leaves it `sending`, and when its lease
+runs out any worker claims it again. Transient failures wait with exponential backoff
+and full jitter (tenacity's wait strategy), permanent ones go to `dead` with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import RetryCallState, wait_random_exponential
+
+from fisioflow.core import events
+from fisioflow.core.jobs import in_clinic
+from fisioflow.notification import repository
+from fisioflow.notification.breaker import Breaker
+from fisioflow.notification.channels import (
+    Ambiguous,
+    Channel,
+    Outgoing,
+    Permanent,
+    Transient,
+    checked_recipient,
+    open_channel,
+)
+from fisioflow.notification.render import render
+from fisioflow.settings import Settings
+
+log = logging.getLogger(__name__)
+QUIET_CHANNELS = ("sms", "whatsapp")
+QUIET_START, QUIET_END = dt.time(21, 0), dt.time(8, 0)
+
+
+class LeaseLost(Exception):
+    """Our lease ran out and another worker claimed the message: it is theirs to send."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    maker: async_sessionmaker[AsyncSession]
+    settings: Settings
+    clinic_id: uuid.UUID
+    channel: str
+    actor: str
+
+    @property
+    def breaker(self) -> Breaker:
+        return Breaker(self.settings.breaker_threshold, self.settings.breaker_cooldown_s)
+
+    async def run(self) -> int:
+        """Send until nothing is due (or the circuit opens); returns how many were sent."""
+        lanes = [self._lane() for _ in range(self.settings.notification_lanes)]
+        return sum(await asyncio.gather(*lanes))
+
+    async def _lane(self) -> int:
+        sent = 0
+        try:
+            client = open_channel(self.settings, self.channel)
+        except Transient as exc:
+            await self._park_all(str(exc))
+            return 0
+        try:
+            while True:
+                batch, clean = await self._claim()
+                if not batch:
+                    return sent
+                for position, row in enumerate(batch):
+                    outcome = await self._one(client, row)
+                    sent += outcome == "sent"
+                    if outcome == "sent" and not clean:
+                        await self._success()
+                        clean = True
+                    elif outcome == "failed":
+                        clean = False
+                    elif outcome == "circuit_open":
+                        await self._release([r.id for r in batch[position + 1 :]])
+                        return sent
+        finally:
+            await client.close()
+
+    async def _claim(self) -> tuple[list[Any], bool]:
+        """A batch, and whether the circuit is clean (closed, no failures counted)."""
+        async with in_clinic(self.maker, self.clinic_id, actor=self.actor) as session:
+            if not await self.breaker.allow(session, self.channel):
+                return [], False
+            rows = await repository.claim(
+                session,
+                self.clinic_id,
+                self.channel,
+                limit=self.settings.notification_batch,
+                lease_s=self.settings.notification_lease_s,
+            )
+            return list(rows), await self.breaker.clean(session, self.channel)
+
+    async def _one(self, client: Channel, row: Any) -> str:
+        try:
+            recipient = checked_recipient(self.channel, row.recipient)
+            message = render(row.template, row.payload)
+        except Permanent as exc:
+            await self._dead(row.id, str(exc))
+            return "dead"
+        quiet = quiet_until(dt.datetime.now(dt.UTC), row.timezone)
+        if self.channel in QUIET_CHANNELS and not row.urgent and quiet is not None:
+            await self._record(row.id, status="pending", error=None, retry_at=quiet, tried=False)
+            return "quiet"
+
+        async def commit() -> None:
+            async with in_clinic(self.maker, self.clinic_id, actor=self.actor) as session:
+                committed = await repository.mark_sent(session, self.clinic_id, row.id)
+            if not committed:
+                raise LeaseLost
+
+        outgoing = Outgoing(recipient, message, row.delivery_key, row.urgent)
+        try:
+            await client.send(outgoing, commit=commit)
+        except Ambiguous as exc:
+            log.warning(
+                "delivery uncertain", extra={"notification": str(row.id), "error": str(exc)}
+            )
+            return "sent"
+        except Permanent as exc:
+            await self._dead(row.id, str(exc))
+            return "dead"
+        except Transient as exc:
+            return await self._transient(row, str(exc))
+        except LeaseLost:
+            return "skipped"
+        return "sent"
+
+    async def _transient(self, row: Any, error: str) -> str:
+        attempts = row.attempts + 1
+        if attempts >= self.settings.notification_max_attempts:
+            await self._dead(row.id, f"gave up after {attempts} attempts: {error}")
+        else:
+            retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._backoff(attempts))
+            await self._record(row.id, status="failed", error=error, retry_at=retry_at)
+        async with in_clinic(self.maker, self.clinic_id, actor=self.actor) as session:
+            await self.breaker.failure(session, self.channel)
+            allowed = await self.breaker.allow(session, self.channel)
+        return "failed" if allowed else "circuit_open"
+
+    def _backoff(self, attempt: int) -> float:
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+        state.attempt_number = attempt
+        wait = wait_random_exponential(
+            multiplier=self.settings.notification_retry_base_s,
+            max=self.settings.notification_retry_max_s,
+        )
+        return max(1.0, float(wait(state)))
+
+    async def _success(self) -> None:
+        async with in_clinic(self.maker, self.clinic_id, actor=self.actor) as session:
+            await self.breaker.success(session, self.channel)
+
+    async def _dead(self, notification_id: uuid.UUID, reason: str) -> None:
+        async with in_clinic(self.maker, self.clinic_id, actor=self.actor) as session:
+            await repository.mark_unsent(
+                session, self.clinic_id, notification_id, status="dead", error=reason
+            )
+            await events.publish(
+                session, tenant=self.clinic_id, kind="notification.dead", id=notification_id
+            )
+
+    async def _record(
+        self,
+        notification_id: uuid.UUID,
+        *,
+        status: str,
+        error: str | None,
+        retry_at: dt.datetime,
+        tried: bool = True,
+    ) -> None:
+        async with in_clinic(self.maker, self.clinic_id, actor=self.actor) as session:
+            await repository.mark_unsent(
+                session,
+                self.clinic_id,
+                notification_id,
+                status=status,
+                error=error,
+                retry_at=retry_at,
+                attempted=tried,
+            )
+
+    async def _release(self, ids: list[uuid.UUID]) -> None:
+        """Claimed but not tried (the circuit opened): waiting again, after the cooldown."""
+        if not ids:
+            return
+        async with in_clinic(self.maker, self.clinic_id, actor=self.actor) as session:
+            wait = await self.breaker.retry_after_s(session, self.channel)
+            retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
+            for notification_id in ids:
+                await repository.mark_unsent(
+                    session,
+                    self.clinic_id,
+                    notification_id,
+                    status="pending",
+                    error=None,
+                    retry_at=retry_at,
+                    attempted=False,
+                )
+
+    async def _park_all(self, reason: str) -> None:
+        """The channel is not configured: claimed messages fail (and retry later)."""
+        batch, _ = await self._claim()
+        for row in batch:
+            await self._transient(row, reason)
+
+
+def quiet_until(now: dt.datetime, timezone: str) -> dt.datetime | None:
+    """The end of the clinic's quiet hours (21:00–08:00 local) if `now` is inside them."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    if QUIET_END <= local.time() < QUIET_START:
+        return None
+    day = local.date() if local.time() < QUIET_END else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, QUIET_END, tzinfo=zone)

@@ -1,0 +1,171 @@
+"""Every SQL statement of the notification module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fisioflow.models import Notification, NotificationPreference, PushSubscription
+
+# Waiting rows whose time has come, and rows of a killed worker whose lease ran out.
+_CLAIM = text(
+    """
+    update notification n
+       set status = 'sending', lease_until = now() + make_interval(secs => :lease),
+           updated_at = now()
+      from clinic c
+     where n.tenant_id = c.id and (n.tenant_id, n.id) in (
+           select tenant_id, id from notification
+            where tenant_id = :tenant and channel = :channel
+              and ((status in ('pending', 'failed') and next_attempt_at <= now())
+                   or (status = 'sending' and lease_until < now()))
+            order by next_attempt_at
+            limit :limit
+              for update skip locked)
+    returning n.id, n.recipient, n.template, n.payload, n.urgent, n.attempts,
+              n.delivery_key, c.timezone
+    """
+)
+
+
+async def claim(
+    session: AsyncSession, tenant: uuid.UUID, channel: str, *, limit: int, lease_s: float
+) -> Sequence[Row[Any]]:
+    result = await session.execute(
+        _CLAIM, {"tenant": tenant, "channel": channel, "limit": limit, "lease": lease_s}
+    )
+    return result.all()
+
+
+async def mark_sent(session: AsyncSession, tenant: uuid.UUID, notification_id: uuid.UUID) -> bool:
+    result = await session.execute(
+        update(Notification)
+        .where(
+            Notification.tenant_id == tenant,
+            Notification.id == notification_id,
+            Notification.status == "sending",
+        )
+        .values(
+            status="sent",
+            sent_at=func.now(),
+            attempts=Notification.attempts + 1,
+            lease_until=None,
+            last_error=None,
+            updated_at=func.now(),
+        )
+        .returning(Notification.id)
+    )
+    return result.first() is not None
+
+
+async def mark_unsent(
+    session: AsyncSession,
+    tenant: uuid.UUID,
+    notification_id: uuid.UUID,
+    *,
+    status: str,
+    error: str | None,
+    retry_at: dt.datetime | None = None,
+    attempted: bool = True,
+) -> None:
+    """Back to waiting (failed/pending) or to dead; also undoes a `sent` that the server
+    refused after the commit."""
+    values: dict[str, Any] = {
+        "status": status,
+        "sent_at": None,
+        "lease_until": None,
+        "last_error": error[:1000] if error else None,
+        "updated_at": func.now(),
+    }
+    if attempted:
+        values["attempts"] = Notification.attempts + 1
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    await session.execute(
+        update(Notification)
+        .where(
+            Notification.tenant_id == tenant,
+            Notification.id == notification_id,
+            Notification.status.in_(("sending", "sent")),
+        )
+        .values(values)
+    )
+
+
+async def add(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
+    """Insert messages; a delivery key already present is skipped (idempotent)."""
+    if not rows:
+        return []
+    statement = (
+        insert(Notification)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["tenant_id", "delivery_key"])
+        .returning(Notification.id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def clinics_with_work(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
+    """(clinic, channel) pairs with messages due or stranded by a killed worker (role
+    'system', policy system_sweep)."""
+    result = await session.execute(
+        text(
+            """
+            select distinct tenant_id, channel from notification
+             where status in ('pending', 'failed') and next_attempt_at <= now()
+            union
+            select distinct tenant_id, channel from notification
+             where status = 'sending' and lease_until < now()
+            """
+        )
+    )
+    return [(r[0], r[1]) for r in result]
+
+
+async def preferences(
+    session: AsyncSession, tenant: uuid.UUID, *, patient_ids: Sequence[uuid.UUID]
+) -> dict[tuple[uuid.UUID, str], bool]:
+    rows = await session.execute(
+        select(
+            NotificationPreference.patient_id,
+            NotificationPreference.channel,
+            NotificationPreference.enabled,
+        ).where(
+            NotificationPreference.tenant_id == tenant,
+            NotificationPreference.patient_id.in_(patient_ids),
+        )
+    )
+    return {(r.patient_id, r.channel): r.enabled for r in rows}
+
+
+async def user_preferences(
+    session: AsyncSession, tenant: uuid.UUID, *, user_ids: Sequence[uuid.UUID]
+) -> dict[tuple[uuid.UUID, str], bool]:
+    rows = await session.execute(
+        select(
+            NotificationPreference.user_id,
+            NotificationPreference.channel,
+            NotificationPreference.enabled,
+        ).where(
+            NotificationPreference.tenant_id == tenant,
+            NotificationPreference.user_id.in_(user_ids),
+        )
+    )
+    return {(r.user_id, r.channel): r.enabled for r in rows}
+
+
+async def push_subscriptions(
+    session: AsyncSession, tenant: uuid.UUID, *, user_ids: Sequence[uuid.UUID]
+) -> Sequence[PushSubscription]:
+    rows = await session.scalars(
+        select(PushSubscription).where(
+            PushSubscription.tenant_id == tenant, PushSubscription.user_id.in_(user_ids)
+        )
+    )
+    return rows.all()
