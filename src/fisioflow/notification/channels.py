@@ -4,10 +4,11 @@ address or the message will never work: 4xx, invalid address) or `Transient` (re
 
 At most once: `send(..., commit=...)` calls `commit` to record the message as sent at
 the last moment before it leaves. For SMTP that is after the whole message body and before
-the final "." that makes the server accept it: a worker killed before the commit leaves a
-message the server discards (safe to send again); killed after it, the message is already
-recorded as sent. HTTP providers get the delivery key as `Idempotency-Key`, so a request
-repeated after a crash between the provider's answer and our commit can be recognised.
+the final "." that makes the server accept it, which is written right after the COMMIT (see
+recorder.py): a worker killed before leaves a message the server discards (safe to send
+again); killed after, the message is recorded as sent and on its way. HTTP providers get
+the delivery key as `Idempotency-Key`, so a request repeated after a crash between the
+provider's answer and our commit can be recognised.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from fisioflow.core.br import phone_e164
 from fisioflow.notification.render import Message
 from fisioflow.settings import Settings
 
-Commit = Callable[[], Awaitable[None]]
+# Records the message as sent and calls the given function (which makes the message
+# leave) right after the COMMIT is written: see recorder.py.
+Commit = Callable[[Callable[[], None]], Awaitable[None]]
 
 
 class Permanent(Exception):
@@ -113,9 +116,24 @@ class EmailChannel:
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._smtp = None
             raise Transient(f"SMTP: {exc}") from exc
-        await commit()
+        protocol = smtp.protocol
+        assert protocol is not None
+
+        def release() -> None:
+            # The reply must not be dropped as unsolicited while the COMMIT's answer is
+            # awaited: aiosmtplib reads only what a pending command expects.
+            protocol._response_pending = True
+            protocol.write(b".\r\n")
+
         try:
-            reply = await smtp.execute_command(b".")
+            await commit(release)
+        except BaseException:
+            # Mid-DATA (or the COMMIT's fate unknown): this connection cannot be reused.
+            smtp.close()
+            self._smtp = None
+            raise
+        try:
+            reply = await protocol.read_response(timeout=self._settings.smtp_timeout_s)
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._smtp = None
             raise Ambiguous(f"SMTP connection lost after the message: {exc}") from exc
@@ -193,7 +211,7 @@ class ProviderChannel:
         except httpx.HTTPError as exc:
             raise Transient(f"provider unreachable: {exc!r}") from exc
         _classify_http(response.status_code, response.text)
-        await commit()
+        await commit(_nothing)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -236,10 +254,14 @@ class PushChannel:
             _classify_http(int(status or 503), str(exc))
         except (TimeoutError, OSError) as exc:
             raise Transient(f"push service unreachable: {exc!r}") from exc
-        await commit()
+        await commit(_nothing)
 
     async def close(self) -> None:
         return None
+
+
+def _nothing() -> None:
+    return None
 
 
 def open_channel(settings: Settings, channel: str) -> Channel:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import RetryCallState, wait_random_exponential
 
 from fisioflow.core import events
+from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.jobs import in_clinic
 from fisioflow.notification import repository
 from fisioflow.notification.breaker import Breaker
@@ -34,6 +35,7 @@ from fisioflow.notification.channels import (
     checked_recipient,
     open_channel,
 )
+from fisioflow.notification.recorder import Recorder, Release
 from fisioflow.notification.render import render
 from fisioflow.settings import Settings
 
@@ -70,13 +72,15 @@ class Delivery:
         except Transient as exc:
             await self._park_all(str(exc))
             return 0
+        engine = self.maker.kw["bind"]
+        recorder = Recorder(libpq_dsn(engine.url), tenant=self.clinic_id, actor=self.actor)
         try:
             while True:
                 batch, clean = await self._claim()
                 if not batch:
                     return sent
                 for position, row in enumerate(batch):
-                    outcome = await self._one(client, row)
+                    outcome = await self._one(client, recorder, row)
                     sent += outcome == "sent"
                     if outcome == "sent" and not clean:
                         await self._success()
@@ -88,6 +92,7 @@ class Delivery:
                         return sent
         finally:
             await client.close()
+            await recorder.close()
 
     async def _claim(self) -> tuple[list[Any], bool]:
         """A batch, and whether the circuit is clean (closed, no failures counted)."""
@@ -103,7 +108,7 @@ class Delivery:
             )
             return list(rows), await self.breaker.clean(session, self.channel)
 
-    async def _one(self, client: Channel, row: Any) -> str:
+    async def _one(self, client: Channel, recorder: Recorder, row: Any) -> str:
         try:
             recipient = checked_recipient(self.channel, row.recipient)
             message = render(row.template, row.payload)
@@ -115,10 +120,8 @@ class Delivery:
             await self._record(row.id, status="pending", error=None, retry_at=quiet, tried=False)
             return "quiet"
 
-        async def commit() -> None:
-            async with in_clinic(self.maker, self.clinic_id, actor=self.actor) as session:
-                committed = await repository.mark_sent(session, self.clinic_id, row.id)
-            if not committed:
+        async def commit(release: Release) -> None:
+            if not await recorder.sent(row.id, release):
                 raise LeaseLost
 
         outgoing = Outgoing(recipient, message, row.delivery_key, row.urgent)

@@ -43,27 +43,6 @@ async def claim(
     return result.all()
 
 
-async def mark_sent(session: AsyncSession, tenant: uuid.UUID, notification_id: uuid.UUID) -> bool:
-    result = await session.execute(
-        update(Notification)
-        .where(
-            Notification.tenant_id == tenant,
-            Notification.id == notification_id,
-            Notification.status == "sending",
-        )
-        .values(
-            status="sent",
-            sent_at=func.now(),
-            attempts=Notification.attempts + 1,
-            lease_until=None,
-            last_error=None,
-            updated_at=func.now(),
-        )
-        .returning(Notification.id)
-    )
-    return result.first() is not None
-
-
 async def mark_unsent(
     session: AsyncSession,
     tenant: uuid.UUID,

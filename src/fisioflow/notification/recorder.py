@@ -1,0 +1,105 @@
+"""Recording a message as sent, ordered against the send itself.
+
+Each delivery lane keeps one connection of its own (application role, autocommit) for
+this. `sent(...)` runs BEGIN + UPDATE, then writes COMMIT to the socket and calls
+`release` right after (for SMTP: the final "." that makes the server accept the message)
+before waiting for the COMMIT's answer. The two writes are microseconds apart, so a
+worker killed at any moment either never released the message (the server discards it;
+the row stays `sending` and is sent again when its lease runs out) or had already sent
+the COMMIT (the row is `sent`). Writing at the libpq level is the point: a driver-level
+commit would wait for the answer first and leave a round trip between the two writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+import psycopg
+from psycopg import pq
+
+Release = Callable[[], None]
+
+_MARK_SENT = (
+    "update notification set status = 'sent', sent_at = now(), attempts = attempts + 1,"
+    " lease_until = null, last_error = null, updated_at = now()"
+    " where tenant_id = %s and id = %s and status = 'sending' returning id"
+)
+
+
+class Recorder:
+    def __init__(self, conninfo: str, *, tenant: uuid.UUID, actor: str) -> None:
+        self._conninfo = conninfo
+        self._tenant = tenant
+        self._actor = actor
+        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+
+    async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, application_name="fisioflow-delivery"
+            )
+        return self._conn
+
+    async def sent(self, notification_id: uuid.UUID, release: Release) -> bool:
+        """Mark the message sent and release it; False (nothing released) when the row is
+        no longer ours (another worker claimed it after our lease ran out)."""
+        conn = await self._connection()
+        await conn.execute("begin")
+        try:
+            await conn.execute(
+                "select set_config('app.tenant_id', %s, true), set_config('app.actor', %s, true)",
+                (str(self._tenant), self._actor),
+            )
+            cursor = await conn.execute(_MARK_SENT, (self._tenant, notification_id))
+            ours = await cursor.fetchone() is not None
+        except BaseException:
+            await self._rollback(conn)
+            raise
+        if not ours:
+            await conn.execute("rollback")
+            return False
+        await _commit_then(conn.pgconn, release)
+        return True
+
+    async def _rollback(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
+        if not conn.closed and conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            await conn.execute("rollback")
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+
+async def _commit_then(pgconn: pq.abc.PGconn, release: Release) -> None:
+    loop = asyncio.get_running_loop()
+    pgconn.send_query(b"commit")
+    while pgconn.flush():
+        await _ready(loop, pgconn.socket, write=True)
+    release()
+    while True:
+        pgconn.consume_input()
+        if not pgconn.is_busy():
+            break
+        await _ready(loop, pgconn.socket, write=False)
+    error = None
+    while (result := pgconn.get_result()) is not None:
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            error = (result.error_message or b"commit failed").decode(errors="replace")
+    if error is not None:
+        raise psycopg.OperationalError(error)
+
+
+async def _ready(loop: asyncio.AbstractEventLoop, fileno: int, *, write: bool) -> None:
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    (loop.add_writer if write else loop.add_reader)(fileno, wake)
+    try:
+        await ready
+    finally:
+        (loop.remove_writer if write else loop.remove_reader)(fileno)
