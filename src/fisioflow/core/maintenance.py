@@ -24,7 +24,11 @@ async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) 
     stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=timeout))
     for job in stalled:
         log.warning("retrying a stalled job", extra={"job_id": job.id, "task": job.task_name})
-        await manager.retry_job(job)
+        try:
+            await manager.retry_job(job)
+        except procrastinate.exceptions.UniqueViolation:
+            # A job with the same queueing lock is already waiting: it does the work.
+            await manager.finish_job(job, status=procrastinate.jobs.Status.ABORTED, delete_job=True)
     await manager.prune_stalled_workers(seconds_since_heartbeat=timeout)
     return len(stalled)
 
