@@ -17,6 +17,8 @@ GLOBAL_TABLES = {
     "procrastinate_events",
     "procrastinate_periodic_defers",
     "procrastinate_workers",
+    # Health of each delivery channel (circuit breaker), shared by every clinic's jobs.
+    "notification_circuit",
 }
 # The tenant table itself: scoped by its own id.
 TENANT_ROOT = "clinic"

@@ -329,6 +329,46 @@ async def _alert_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[
     return alerts.json()["items"][0]["id"], []
 
 
+VICTIM_EMAIL = "vitima.secreta@example.com"
+PUSH_ENDPOINT = "https://push.example.com/send/vitima-secreta"
+
+
+async def _notification_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    practitioner_id, _ = await _first_ids(client, admin)
+    patient = await client.post(
+        "/api/v1/patients",
+        json={"full_name": "Paciente Com Email", "email": VICTIM_EMAIL},
+        headers=admin.headers,
+    )
+    assert patient.status_code == 201, patient.text
+    booked = await client.post(
+        "/api/v1/appointments",
+        json={
+            "patient_id": patient.json()["id"],
+            "practitioner_id": practitioner_id,
+            "starts_at": "2099-05-04T10:00:00-03:00",
+            "duration_minutes": 50,
+        },
+        headers=admin.headers,
+    )
+    assert booked.status_code == 201, booked.text
+    listed = await client.get("/api/v1/notifications", headers=admin.headers)
+    return listed.json()["items"][0]["id"], [VICTIM_EMAIL]
+
+
+async def _subscription_id(client: httpx.AsyncClient, admin: Actor) -> tuple[str, list[str]]:
+    created = await client.post(
+        "/api/v1/me/push-subscriptions",
+        json={
+            "endpoint": PUSH_ENDPOINT,
+            "keys": {"p256dh": "B" + "x" * 86, "auth": "secret-auth-key"},
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"], [PUSH_ENDPOINT]
+
+
 # path parameter name -> how to make one in the victim clinic (in this order)
 ID_FACTORIES: dict[str, IdFactory] = {
     "user_id": _user_id,
@@ -347,9 +387,14 @@ ID_FACTORIES: dict[str, IdFactory] = {
     "item_id": _item_id,
     "log_id": _log_id,
     "alert_id": _alert_id,
+    "notification_id": _notification_id,
+    "subscription_id": _subscription_id,
 }
 # bodies that pass validation, so the handler (not the validator) answers
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PUT", "/api/v1/patients/{patient_id}/notification-preferences"): {
+        "channels": {"email": False}
+    },
     ("PATCH", "/api/v1/users/{user_id}"): {"full_name": "Changed By Intruder"},
     ("PATCH", "/api/v1/practitioners/{practitioner_id}"): {"full_name": "Changed By Intruder"},
     ("PATCH", "/api/v1/patients/{patient_id}"): {"full_name": "Changed By Intruder"},
