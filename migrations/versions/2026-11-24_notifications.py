@@ -2,8 +2,8 @@
 appointment, contact preferences with consent, web-push subscriptions, and one circuit
 breaker per channel shared by every worker.
 
-Revision ID: 0010_notifications
-Revises: 0009_scheduling
+Revision ID: 0014_notifications
+Revises: 0013_engagement
 Create Date: 2026-11-24
 
 Reminder rows are written by a trigger on `appointment`, so every writer (booking, series,
@@ -20,8 +20,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from fisioflow.core.migration_helpers import app_role, enable_tenant_rls
 
-revision = "0010_notifications"
-down_revision = "0009_scheduling"
+revision = "0014_notifications"
+down_revision = "0013_engagement"
 branch_labels = None
 depends_on = None
 
