@@ -14,6 +14,7 @@ from fisioflow.audit.endpoints import router as audit_router
 from fisioflow.auth.endpoints import router as auth_router
 from fisioflow.clinic.endpoints import router as clinic_router
 from fisioflow.engagement import endpoints as engagement
+from fisioflow.events.endpoints import router as events_router
 from fisioflow.exercise.endpoints import router as exercise_router
 from fisioflow.health.endpoints import router as health_router
 from fisioflow.notification.endpoints import router as notification_router
@@ -49,6 +50,7 @@ def routers() -> list[APIRouter]:
         program_router,
         adherence_router,
         alert_router,
+        events_router,
         notification_router,
         reminder_link_router,
     ]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from fisioflow import __version__
 from fisioflow.api import routers
 from fisioflow.auth.state import AuthState
+from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.database import (
     DatabaseLocation,
     create_engine,
@@ -28,6 +29,7 @@ from fisioflow.core.metrics import Metrics
 from fisioflow.core.middleware import RequestContextMiddleware
 from fisioflow.core.migrations import SchemaBehindError, current_revisions, head_revisions
 from fisioflow.core.state import AppState
+from fisioflow.events.hub import EventHub
 from fisioflow.settings import Settings, get_settings
 
 APP_FACTORY = "fisioflow.app:app_from_environment"
@@ -59,7 +61,10 @@ def create_app(settings: Settings, location: DatabaseLocation) -> FastAPI:
                 sessionmaker=create_sessionmaker(engine),
                 metrics=metrics,
             )
-            async with _worker(app.state.fisioflow, enabled=settings.jobs_in_process):
+            async with (
+                _listening(app, location),
+                _worker(app.state.fisioflow, enabled=settings.jobs_in_process),
+            ):
                 yield
         finally:
             await engine.dispose()
@@ -88,6 +93,20 @@ def _document_problems(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+@asynccontextmanager
+async def _listening(app: FastAPI, location: DatabaseLocation) -> AsyncIterator[None]:
+    """This process's LISTEN connection for the event streams (events/hub.py)."""
+    hub = EventHub(libpq_dsn(location.app_url))
+    app.state.events = hub
+    task = asyncio.create_task(hub.run(), name="fisioflow-events")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @asynccontextmanager

@@ -42,6 +42,8 @@ class Permission(StrEnum):
     INTERNAL_NOTES_WRITE = "internal_notes:write"
     SOS_READ = "sos:read"
     SOS_ACKNOWLEDGE = "sos:acknowledge"
+    # The real-time stream of SOS and alerts (GET /events/stream).
+    EVENTS_STREAM = "events:stream"
     # The patient's own portal: diary, mood, messages, SOS (needs a linked patient).
     PORTAL = "portal:use"
 
@@ -57,6 +59,7 @@ _ENGAGEMENT_STAFF = {
     Permission.INTERNAL_NOTES_WRITE,
     Permission.SOS_READ,
     Permission.SOS_ACKNOWLEDGE,
+    Permission.EVENTS_STREAM,
 }
 
 
