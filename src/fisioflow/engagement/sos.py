@@ -2,7 +2,9 @@
 
 The event is stored with its recipients resolved at that moment (the patient's assigned
 practitioner's user and the clinic's active admins) and announced on the events channel
-(`core/events.py`) in the same transaction, so a listener hears of it once committed.
+(`core/events.py`) in the same transaction, so a listener hears of it once committed;
+the messages to those recipients (email, push, urgent: quiet hours do not hold them) are
+queued in that transaction too.
 Staff list the events addressed to them (admins: all) and acknowledge them.
 """
 
@@ -22,6 +24,7 @@ from fisioflow.engagement import repository
 from fisioflow.engagement.access import portal_patient
 from fisioflow.engagement.schemas import HelpLine, SosCreated, SosEventOut, SosIn, SosOut
 from fisioflow.models import SosEvent
+from fisioflow.notification import service as notification
 
 # Brazilian public lines, answered 24 h: shown to the patient with every SOS.
 HELP_LINES = [
@@ -43,6 +46,14 @@ async def raise_sos(session: AsyncSession, principal: Principal, body: SosIn) ->
     await session.flush()
     await session.refresh(event)
     await events.publish(session, tenant=principal.tenant_id, kind="sos", id=event.id)
+    await notification.queue_staff_alert(
+        session,
+        principal.tenant_id,
+        kind="sos",
+        alert_id=event.id,
+        patient_id=patient_id,
+        user_ids=event.recipient_user_ids,
+    )
     return SosCreated(
         **SosOut.model_validate(event).model_dump(),
         notified=len(event.recipient_user_ids),
@@ -76,6 +87,13 @@ async def list_events(
         limit=page.limit,
     )
     return build_page([SosEventOut.model_validate(r) for r in rows], limit=page.limit)
+
+
+async def visible(session: AsyncSession, principal: Principal, event_id: uuid.UUID) -> bool:
+    """Whether this staff member is told of the event (the real-time stream asks)."""
+    event = await repository.sos_event(session, principal.tenant_id, event_id)
+    recipient = _recipient_filter(principal)
+    return event is not None and (recipient is None or recipient in event.recipient_user_ids)
 
 
 async def acknowledge(

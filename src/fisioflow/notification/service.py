@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.core.ids import new_id
+from fisioflow.core.jobs import defer_in_transaction
 from fisioflow.models import Appointment, Clinic, Patient, Practitioner, User
 from fisioflow.notification import outbox
 from fisioflow.notification.recipients import Contact, resolve
@@ -22,6 +23,7 @@ ALERT_TEMPLATES = {
     "missed_sessions": "alert_missed_sessions",
     "sos": "alert_sos",
 }
+ALERT_TASK = "notification.alert_staff"
 
 
 @dataclass(frozen=True)
@@ -170,3 +172,30 @@ async def practitioner_alert(
         for r in recipients
     ]
     return await outbox.add(session, tenant, rows)
+
+
+async def queue_staff_alert(
+    session: AsyncSession,
+    tenant: uuid.UUID,
+    *,
+    kind: str,
+    alert_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    user_ids: list[uuid.UUID],
+) -> None:
+    """Queue `practitioner_alert` in the caller's transaction. The caller may be the patient
+    (SOS), whose RLS hides staff contacts: the job writes the messages as the clinic."""
+    if kind not in ALERT_TEMPLATES:
+        raise ValueError(f"no template for alert kind {kind!r}")
+    await defer_in_transaction(
+        session,
+        ALERT_TASK,
+        {
+            "clinic_id": str(tenant),
+            "kind": kind,
+            "alert_id": str(alert_id),
+            "patient_id": str(patient_id),
+            "user_ids": [str(u) for u in user_ids],
+            "at": dt.datetime.now(dt.UTC).isoformat(),
+        },
+    )

@@ -2,6 +2,8 @@
 
 - `notification.deliver(clinic_id, channel)`: send what is due for one clinic on one
   channel (queued by every outbox write, in the writer's transaction);
+- `notification.alert_staff(...)`: a practitioner alert (pain, missed sessions, SOS) to
+  the staff users named, queued by the writer of the alert (`service.queue_staff_alert`);
 - `notification.enqueue_due_reminders` (every 10 s): due reminders → outbox messages;
 - `notification.sweep` (every 10 s): queue deliveries for retries that came due and for
   messages stranded by a killed worker (lease expired).
@@ -9,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import procrastinate
@@ -16,11 +19,13 @@ import procrastinate
 from fisioflow.auth.tokens import signing_key
 from fisioflow.core.database import Tenancy, transaction
 from fisioflow.core.jobs import SYSTEM_ROLE, in_clinic, job_settings, sessions, task_name
-from fisioflow.notification import outbox, reminders, repository
+from fisioflow.notification import outbox, reminders, repository, service
 from fisioflow.notification.delivery import Delivery
 
 REMINDER_BATCH = 1000
 EVERY_10_S = "* * * * * */10"
+# Where the staff member reads more (the API until a staff UI exists).
+ALERT_LINKS = {"sos": "/api/v1/sos-events?open_only=true"}
 
 
 async def deliver(context: procrastinate.JobContext, clinic_id: str, channel: str) -> int:
@@ -32,6 +37,31 @@ async def deliver(context: procrastinate.JobContext, clinic_id: str, channel: st
         actor=f"job:{task_name(context)}",
     )
     return await delivery.run()
+
+
+async def alert_staff(
+    context: procrastinate.JobContext,
+    clinic_id: str,
+    kind: str,
+    alert_id: str,
+    patient_id: str,
+    user_ids: list[str],
+    at: str,
+) -> int:
+    settings = job_settings(context)
+    tenant = uuid.UUID(clinic_id)
+    path = ALERT_LINKS.get(kind, f"/api/v1/patients/{patient_id}")
+    async with in_clinic(sessions(context), tenant, actor=f"job:{task_name(context)}") as session:
+        return await service.practitioner_alert(
+            session,
+            tenant,
+            kind=kind,
+            alert_id=uuid.UUID(alert_id),
+            patient_id=uuid.UUID(patient_id),
+            user_ids=[uuid.UUID(u) for u in user_ids],
+            link=f"{settings.public_url.rstrip('/')}{path}",
+            at=dt.datetime.fromisoformat(at),
+        )
 
 
 async def enqueue_due_reminders(context: procrastinate.JobContext, timestamp: int) -> int:
@@ -66,6 +96,7 @@ async def sweep(context: procrastinate.JobContext, timestamp: int) -> int:
 
 def register(app: procrastinate.App) -> None:
     app.task(name=outbox.DELIVER_TASK, pass_context=True)(deliver)
+    app.task(name=service.ALERT_TASK, pass_context=True)(alert_staff)
     due = app.task(
         name="notification.enqueue_due_reminders",
         pass_context=True,
