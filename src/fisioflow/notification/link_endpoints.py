@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth.principal import trusted_tenant
 from fisioflow.auth.state import auth_state
+from fisioflow.core import events
 from fisioflow.core.database import Tenancy, transaction
 from fisioflow.core.deps import request_id
-from fisioflow.core import events
 from fisioflow.core.state import app_state
 from fisioflow.notification.links import BadToken, read_token
 from fisioflow.notification.render import when_text
