@@ -23,7 +23,7 @@ from fisioflow.core.database import (
 )
 from fisioflow.core.embedded import EmbeddedPostgres
 from fisioflow.core.errors import add_problem_schema, install_error_handlers
-from fisioflow.core.jobs import job_app, worker_options
+from fisioflow.core.jobs import job_app, supervised, worker_options
 from fisioflow.core.logging import configure_logging
 from fisioflow.core.metrics import Metrics
 from fisioflow.core.middleware import RequestContextMiddleware
@@ -117,7 +117,7 @@ async def _worker(state: AppState, *, enabled: bool) -> AsyncIterator[None]:
     jobs = job_app(state.location)
     options = worker_options(state.sessionmaker, settings=state.settings, until_empty=False)
     async with jobs.open_async():
-        task = asyncio.create_task(jobs.run_worker_async(**options), name="fisioflow-worker")
+        task = asyncio.create_task(supervised(jobs, options), name="fisioflow-worker")
         try:
             yield
         finally:

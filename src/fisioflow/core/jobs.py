@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from typing import Any
 import procrastinate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
 from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.database import (
@@ -30,6 +32,7 @@ from fisioflow.core.database import (
 from fisioflow.settings import Settings
 
 SYSTEM_ROLE = "system"
+log = logging.getLogger(__name__)
 
 
 def job_app(location: DatabaseLocation) -> procrastinate.App:
@@ -109,9 +112,28 @@ async def run_worker(
             options = worker_options(
                 create_sessionmaker(engine), settings=settings, until_empty=until_empty
             )
-            await jobs.run_worker_async(**{**options, "install_signal_handlers": True})
+            await supervised(jobs, {**options, "install_signal_handlers": True})
     finally:
         await engine.dispose()
+
+
+async def supervised(jobs: procrastinate.App, options: Mapping[str, Any]) -> None:
+    """Run the worker until it is asked to stop; when it fails (the database went away,
+    was restarted, is not up yet) start it again after a backoff with jitter, so the
+    queue resumes by itself. Jobs it was running are requeued by `core.retry_stalled_jobs`."""
+    retrying = AsyncRetrying(
+        wait=wait_random_exponential(multiplier=0.5, max=10),
+        retry=retry_if_exception_type(Exception),
+        before_sleep=_restarting,
+    )
+    async for attempt in retrying:
+        with attempt:
+            await jobs.run_worker_async(**options)
+
+
+def _restarting(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.error("job worker stopped; restarting", extra={"error": repr(error)})
 
 
 async def queued_jobs(session_or_conn: Any) -> int:
