@@ -1,6 +1,7 @@
 """Fault tests with real worker processes on the shared PostgreSQL: SIGKILL the worker
 again and again while 500 reminders are due, and every reminder reaches the SMTP
-receiver exactly once; SIGTERM lets a delivery in flight finish."""
+receiver exactly once; SIGTERM lets a delivery in flight finish, in `fisioflow worker` and
+in `fisioflow run`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.core.jobs import job_app
+from tests.core.test_cli import free_port
 from tests.fixtures.receivers import SmtpReceiver
 from tests.notification.helpers import KEY, make_due, rows
 
@@ -39,9 +42,14 @@ def worker_env(database: DatabaseLocation, smtp: SmtpReceiver, **extra: str) -> 
 
 
 @asynccontextmanager
-async def worker(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
+async def worker(env: dict[str, str], *command: str) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "fisioflow", "worker", env=env, stderr=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "fisioflow",
+        *(command or ("worker",)),
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         yield process
@@ -158,6 +166,34 @@ class TestSigterm:
             _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
         assert process.returncode == 0, stderr.decode()[-2000:]
         assert len(smtp.messages) == 1
+        assert await rows(owner_engine, clinic, "select status from notification") == [("sent",)]
+        left = await rows(
+            owner_engine, clinic, "select status from procrastinate_jobs where status = 'doing'"
+        )
+        assert left == []
+
+    async def test_run_lets_a_delivery_in_flight_finish_before_it_exits(
+        self,
+        database: DatabaseLocation,
+        owner_engine: AsyncEngine,
+        smtp: SmtpReceiver,
+        tmp_path: Path,
+    ) -> None:
+        """`fisioflow run` (server and worker in one process) on the same terms."""
+        clinic = await clinic_with_due_reminders(owner_engine, 1)
+        await defer_due_reminders(database)
+        smtp.reply_delay = 3.0
+        env = worker_env(database, smtp, FISIOFLOW_DATA_DIR=str(tmp_path))
+        async with worker(env, "run", "--port", str(free_port())) as process:
+
+            async def in_flight() -> bool:
+                return "p1@example.com" in smtp.arriving
+
+            await wait_for(in_flight, seconds=90)
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode == 0, stderr.decode()[-2000:]
+        assert [m["To"] for m in smtp.messages].count("p1@example.com") == 1
         assert await rows(owner_engine, clinic, "select status from notification") == [("sent",)]
         left = await rows(
             owner_engine, clinic, "select status from procrastinate_jobs where status = 'doing'"
