@@ -2,8 +2,8 @@
 appointment, contact preferences with consent, web-push subscriptions, and one circuit
 breaker per channel shared by every worker.
 
-Revision ID: 0014_notifications
-Revises: 0013_engagement
+Revision ID: 0017_notifications
+Revises: 0016_exercise
 Create Date: 2026-11-24
 
 Reminder rows are written by a trigger on `appointment`, so every writer (booking, series,
@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
-from fisioflow.core.migration_helpers import app_role, enable_tenant_rls
+from fisioflow.core.migration_helpers import app_role, attach_audit, enable_tenant_rls
 
-revision = "0014_notifications"
-down_revision = "0013_engagement"
+revision = "0017_notifications"
+down_revision = "0016_exercise"
 branch_labels = None
 depends_on = None
 
@@ -121,6 +121,13 @@ def upgrade() -> None:
     _preference()
     _push_subscription()
     _circuit()
+    # Every table with patient or user data is in the audit trail (migration 0014_audit).
+    # The message payload (it holds the signed confirmation link) and the push
+    # subscription's auth secret appear by name only.
+    attach_audit("reminder", patient_column=None)
+    attach_audit("notification", secret_columns=("payload",))
+    attach_audit("notification_preference")
+    attach_audit("push_subscription", patient_column=None, secret_columns=("auth",))
 
 
 def _reminder() -> None:
