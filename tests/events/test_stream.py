@@ -17,13 +17,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.settings import Settings
 from tests.fixtures.engagement import SOS, Care, create_care, post
 from tests.fixtures.identity import create_user
-from tests.fixtures.records import Team, create_team, patient_portal
+from tests.fixtures.records import Team, create_team, patient_portal, practitioner_user
+from tests.notification.test_alerts import raise_pain_alert
 
 STREAM = "/api/v1/events/stream"
 WAIT_S = 60.0  # an upper bound for slow machines, never a speed assertion
@@ -204,3 +206,26 @@ class TestStream:
             for headers in (receptionist.headers, care.portal):
                 refused = await http.get(STREAM, headers=headers)
                 assert refused.status_code == 403, refused.text
+
+    async def test_an_alert_reaches_the_patients_practitioner_and_admins(
+        self,
+        client: httpx.AsyncClient,
+        servers: tuple[Served, Served],
+        app_sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        """Written by this test process (as the missed-sessions job would), heard by the
+        server process through NOTIFY."""
+        care = await create_care(client)
+        colleague, _ = await practitioner_user(client, care.admin)
+        async with streams(
+            servers[0].base_url, care.practitioner.headers, care.admin.headers, colleague.headers
+        ) as (practitioner, admin, other):
+            alert_id = str(await raise_pain_alert(app_sessionmaker, care))
+            for listener in (practitioner, admin):
+                await listener.wait_for(lambda listener=listener: bool(alerts(listener)))
+                assert alerts(listener) == [alert_id]
+            assert alerts(other) == []
+
+
+def alerts(listener: Listener) -> list[str]:
+    return [data["id"] for kind, data in listener.events if kind == "alert"]

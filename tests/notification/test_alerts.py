@@ -1,6 +1,6 @@
 """Practitioner alerts through the outbox: an SOS messages its recipients (the patient's
-practitioner and the clinic's admins), urgently, by a job queued in the SOS's own
-transaction."""
+practitioner and the clinic's admins), urgently, and an alert (pain, missed sessions) the
+patient's care team, by a job queued in the writer's own transaction."""
 
 from __future__ import annotations
 
@@ -11,17 +11,37 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from fisioflow.alert import service as alert_service
 from fisioflow.auth.principal import Principal, Role, tenancy_for, trusted_tenant
-from fisioflow.core.database import DatabaseLocation, transaction
-from fisioflow.core.jobs import run_worker
+from fisioflow.core.database import DatabaseLocation, create_engine, transaction
+from fisioflow.core.jobs import in_clinic, run_worker
 from fisioflow.engagement import sos
 from fisioflow.engagement.schemas import SosIn
 from fisioflow.notification.service import ALERT_TASK
 from fisioflow.settings import Settings
-from tests.fixtures.engagement import SOS, create_care, post
+from tests.fixtures.engagement import SOS, Care, create_care, post
 from tests.fixtures.identity import create_user
 from tests.fixtures.receivers import SmtpReceiver
+from tests.fixtures.records import practitioner_user
 from tests.notification.helpers import rows
+
+
+async def drain(database: DatabaseLocation, settings: Settings) -> None:
+    """Run jobs until none waits: a job queued by a running job (alert -> delivery) may
+    come after an `until_empty` worker found the queue empty and stopped."""
+    for _ in range(5):
+        await run_worker(database, settings=settings, until_empty=True)
+        engine = create_engine(database.owner_url, settings)
+        try:
+            async with engine.connect() as conn:
+                waiting = await conn.scalar(
+                    text("select count(*) from procrastinate_jobs where status = 'todo'")
+                )
+        finally:
+            await engine.dispose()
+        if not waiting:
+            return
+    raise AssertionError("jobs still waiting")
 
 
 class TestSos:
@@ -37,7 +57,7 @@ class TestSos:
         second_admin = await create_user(client, care.admin, role="admin")
         receptionist = await create_user(client, care.admin, role="receptionist")
         raised = await post(client, SOS, {"message": "Estou em crise"}, care.portal)
-        await run_worker(database, settings=notify_settings, until_empty=True)
+        await drain(database, notify_settings)
 
         urgent = [m for m in smtp.messages if str(m["Subject"]).startswith("URGENTE")]
         assert sorted(str(m["To"]) for m in urgent) == sorted(
@@ -83,3 +103,53 @@ class TestSos:
                 {"t": ALERT_TASK},
             )
         assert queued == 0
+
+
+async def raise_pain_alert(
+    maker: async_sessionmaker[AsyncSession], care: Care, *, key: str = "dor-1"
+) -> uuid.UUID:
+    async with in_clinic(maker, care.admin.clinic_id, actor="test") as session:
+        created = await alert_service.raise_alert(
+            session,
+            tenant_id=care.admin.clinic_id,
+            patient_id=uuid.UUID(care.patient_id),
+            practitioner_id=uuid.UUID(care.team.practitioner_id),
+            kind="pain_high",
+            message="Dor 9/10 após o exercício",
+            dedupe_key=key,
+        )
+        assert created
+        found = await session.scalar(text("select id from alert where dedupe_key = :k"), {"k": key})
+    assert isinstance(found, uuid.UUID)
+    return found
+
+
+class TestAlerts:
+    async def test_a_pain_alert_messages_the_care_team_once(
+        self,
+        client: httpx.AsyncClient,
+        database: DatabaseLocation,
+        notify_settings: Settings,
+        smtp: SmtpReceiver,
+        app_sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        care = await create_care(client)
+        colleague, _ = await practitioner_user(client, care.admin)
+        alert_id = await raise_pain_alert(app_sessionmaker, care)
+        async with in_clinic(app_sessionmaker, care.admin.clinic_id, actor="test") as session:
+            again = await alert_service.raise_alert(
+                session,
+                tenant_id=care.admin.clinic_id,
+                patient_id=uuid.UUID(care.patient_id),
+                practitioner_id=None,
+                kind="pain_high",
+                message="de novo",
+                dedupe_key="dor-1",
+            )
+        assert again is False
+        await drain(database, notify_settings)
+        about = [m for m in smtp.messages if str(alert_id) in str(m["X-FisioFlow-Delivery"])]
+        assert sorted(str(m["To"]) for m in about) == sorted(
+            [care.practitioner.email, care.admin.email]
+        )
+        assert colleague.email not in {str(m["To"]) for m in smtp.messages}

@@ -31,19 +31,20 @@ class Filters:
     treated_by: uuid.UUID | None = None  # a practitioner sees their own patients' alerts
 
 
-async def insert_once(session: AsyncSession, tenant: uuid.UUID, **values: Any) -> bool:
-    """True when inserted; an alert with the same dedupe_key already there wins.
+async def insert_once(session: AsyncSession, tenant: uuid.UUID, **values: Any) -> uuid.UUID | None:
+    """The new alert's id; None when an alert with the same dedupe_key already there wins.
 
     A plain INSERT in a savepoint: a patient may raise an alert (their own log, SOS) but
     never read one, and both RETURNING and ON CONFLICT would need the SELECT policy."""
+    alert_id = new_id()
     try:
         async with session.begin_nested():
-            await session.execute(insert(Alert).values(tenant_id=tenant, id=new_id(), **values))
+            await session.execute(insert(Alert).values(tenant_id=tenant, id=alert_id, **values))
     except IntegrityError as exc:
         if constraint_name(exc) != DEDUPE:
             raise
-        return False
-    return True
+        return None
+    return alert_id
 
 
 def _visible(tenant: TenantId, filters: Filters) -> Select[Alert, str]:
@@ -75,6 +76,13 @@ async def list_page(
     if before is not None:
         statement = statement.where(Alert.id < before)
     return [(alert, name) for alert, name in (await session.execute(statement)).all()]
+
+
+async def is_visible(
+    session: AsyncSession, tenant: TenantId, alert_id: uuid.UUID, filters: Filters
+) -> bool:
+    statement = _visible(tenant, filters).where(Alert.id == alert_id)
+    return (await session.execute(statement)).first() is not None
 
 
 async def get(

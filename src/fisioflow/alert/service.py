@@ -1,10 +1,11 @@
 """Alerts for the care team.
 
 `raise_alert` is the one way to create an alert (exercise logs, the missed-sessions job,
-SOS): it stores the row once per `dedupe_key`; delivery (notifications, real-time push)
-reads the stored rows. Staff read them: admins every alert, practitioners those of the
-patients assigned to them; receptionists and patients none. Open -> acknowledged ->
-resolved (or open -> resolved).
+SOS): it stores the row once per `dedupe_key`, announces it on the events channel (the
+real-time stream, events/endpoints.py) and queues its messages to the care team
+(notification.service.queue_staff_alert), all in the caller's transaction. Staff read
+them: admins every alert, practitioners those of the patients assigned to them;
+receptionists and patients none. Open -> acknowledged -> resolved (or open -> resolved).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fisioflow.alert import repository
 from fisioflow.alert.repository import Filters
 from fisioflow.alert.schemas import AlertOut
-from fisioflow.auth.permissions import Permission, ensure_allowed
+from fisioflow.auth.permissions import Permission, allowed, ensure_allowed
 from fisioflow.auth.principal import Principal, Role
+from fisioflow.core import events
 from fisioflow.core.errors import Conflict, NotFound
 from fisioflow.core.pagination import Page, PageParams, build_page
 from fisioflow.models import Alert
+from fisioflow.notification import service as notification
 from fisioflow.practitioner import repository as practitioner_repository
 
 log = structlog.get_logger(__name__)
@@ -44,8 +47,10 @@ async def raise_alert(
     dedupe_key: str,
     details: dict[str, Any] | None = None,
 ) -> bool:
-    """Store an alert unless one with this dedupe_key exists; True when stored now."""
-    created = await repository.insert_once(
+    """Store an alert unless one with this dedupe_key exists; True when stored now. A new
+    alert is announced on the events channel and its messages to the care team are queued,
+    both in the caller's transaction."""
+    alert_id = await repository.insert_once(
         session,
         tenant_id,
         patient_id=patient_id,
@@ -55,9 +60,22 @@ async def raise_alert(
         dedupe_key=dedupe_key,
         details=details or {},
     )
-    if created:
-        log.info("alert_raised", kind=kind, patient_id=str(patient_id), dedupe_key=dedupe_key)
-    return created
+    if alert_id is None:
+        return False
+    log.info("alert_raised", kind=kind, patient_id=str(patient_id), dedupe_key=dedupe_key)
+    await events.publish(session, tenant=tenant_id, kind="alert", id=alert_id)
+    await notification.queue_staff_alert(
+        session, tenant_id, kind=kind, alert_id=alert_id, patient_id=patient_id
+    )
+    return True
+
+
+async def visible(session: AsyncSession, principal: Principal, alert_id: uuid.UUID) -> bool:
+    """Whether this staff member is told of the alert (the real-time stream asks)."""
+    if not allowed(principal.role, Permission.ALERTS_READ):
+        return False
+    filters = await _filters(session, principal, Filters())
+    return await repository.is_visible(session, principal.tenant_id, alert_id, filters)
 
 
 async def _filters(session: AsyncSession, principal: Principal, filters: Filters) -> Filters:

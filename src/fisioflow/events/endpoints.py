@@ -3,7 +3,8 @@
 The stream opens with a `ready` event once this process listens for the member's clinic;
 then each event is `{"kind", "id"}` only (the client reads the row through the API), sent
 to the member only when they would see that row: an SOS goes to its recipients (the
-patient's practitioner) and to admins. `resync` means events may have been missed (the
+patient's practitioner) and to admins, an alert (pain, missed sessions) to the patient's
+assigned practitioner and to admins. `resync` means events may have been missed (the
 database connection was lost, or the client fell behind): re-read the lists.
 """
 
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from fisioflow.alert import service as alert
 from fisioflow.auth.context import Auth
 from fisioflow.auth.permissions import Permission, ensure_allowed
 from fisioflow.auth.principal import Principal, tenancy_for
@@ -31,7 +33,7 @@ router = APIRouter(prefix=f"{API_V1}/events", tags=["events"])
 
 Visible = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[bool]]
 # The kinds the stream carries and who sees each; other kinds (messages...) stay off it.
-STREAMED: dict[str, Visible] = {"sos": sos.visible}
+STREAMED: dict[str, Visible] = {"sos": sos.visible, "alert": alert.visible}
 PING_S = 15
 
 

@@ -19,7 +19,8 @@ from fisioflow.notification.recipients import Contact, resolve
 from fisioflow.notification.render import when_text
 
 ALERT_TEMPLATES = {
-    "pain": "alert_pain",
+    "pain_high": "alert_pain",
+    "pain_rising": "alert_pain",
     "missed_sessions": "alert_missed_sessions",
     "sos": "alert_sos",
 }
@@ -181,10 +182,11 @@ async def queue_staff_alert(
     kind: str,
     alert_id: uuid.UUID,
     patient_id: uuid.UUID,
-    user_ids: list[uuid.UUID],
+    user_ids: list[uuid.UUID] | None = None,
 ) -> None:
     """Queue `practitioner_alert` in the caller's transaction. The caller may be the patient
-    (SOS), whose RLS hides staff contacts: the job writes the messages as the clinic."""
+    (SOS, their own exercise log), whose RLS hides staff contacts: the job writes the
+    messages as the clinic. Without `user_ids`, the job sends to `care_team(patient)`."""
     if kind not in ALERT_TEMPLATES:
         raise ValueError(f"no template for alert kind {kind!r}")
     await defer_in_transaction(
@@ -195,7 +197,32 @@ async def queue_staff_alert(
             "kind": kind,
             "alert_id": str(alert_id),
             "patient_id": str(patient_id),
-            "user_ids": [str(u) for u in user_ids],
+            "user_ids": None if user_ids is None else [str(u) for u in user_ids],
             "at": dt.datetime.now(dt.UTC).isoformat(),
         },
     )
+
+
+async def care_team(
+    session: AsyncSession, tenant: uuid.UUID, patient_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """Who hears of a patient's alert: the user of the patient's assigned practitioner and
+    the clinic's active admins (the staff who see the alert in their list)."""
+    assigned = (
+        select(Practitioner.user_id)
+        .join(
+            Patient,
+            (Patient.tenant_id == Practitioner.tenant_id)
+            & (Patient.practitioner_id == Practitioner.id),
+        )
+        .where(Patient.tenant_id == tenant, Patient.id == patient_id)
+        .scalar_subquery()
+    )
+    found = await session.scalars(
+        select(User.id).where(
+            User.tenant_id == tenant,
+            User.is_active,
+            (User.role == "admin") | (User.id == assigned),
+        )
+    )
+    return list(found)

@@ -45,20 +45,24 @@ async def alert_staff(
     kind: str,
     alert_id: str,
     patient_id: str,
-    user_ids: list[str],
+    user_ids: list[str] | None,
     at: str,
 ) -> int:
     settings = job_settings(context)
-    tenant = uuid.UUID(clinic_id)
-    path = ALERT_LINKS.get(kind, f"/api/v1/patients/{patient_id}")
+    tenant, patient = uuid.UUID(clinic_id), uuid.UUID(patient_id)
+    path = ALERT_LINKS.get(kind, "/api/v1/alerts?status=open")
     async with in_clinic(sessions(context), tenant, actor=f"job:{task_name(context)}") as session:
+        if user_ids is None:
+            users = await service.care_team(session, tenant, patient)
+        else:
+            users = [uuid.UUID(u) for u in user_ids]
         return await service.practitioner_alert(
             session,
             tenant,
             kind=kind,
             alert_id=uuid.UUID(alert_id),
-            patient_id=uuid.UUID(patient_id),
-            user_ids=[uuid.UUID(u) for u in user_ids],
+            patient_id=patient,
+            user_ids=users,
             link=f"{settings.public_url.rstrip('/')}{path}",
             at=dt.datetime.fromisoformat(at),
         )
