@@ -449,8 +449,18 @@ def list_endpoints(app: FastAPI) -> list[str]:
     return [
         path
         for path, item in app.openapi()["paths"].items()
-        if "get" in item and not _PARAM.search(path) and path.startswith("/api/")
+        if "get" in item
+        and not _PARAM.search(path)
+        and path.startswith("/api/")
+        and not is_stream(item["get"])
     ]
+
+
+def is_stream(operation: dict[str, Any]) -> bool:
+    """Server-sent events never end: walked separately (tests/events/test_stream.py shows
+    another clinic's events never reach a stream)."""
+    content = operation.get("responses", {}).get("200", {}).get("content", {})
+    return "text/event-stream" in content
 
 
 async def make_victim(client: httpx.AsyncClient, name: str) -> Victim:
