@@ -73,13 +73,20 @@ def _comparisons(rows: dict[str, Row]) -> list[str]:
     ]
     for c in COMPARISONS:
         base, measured = rows.get(c.baseline, {}), rows.get(c.measured, {})
-        target = f"≤ {c.max_added:.0%} added ({c.source})"
+        target = (
+            f"no target ({c.source})"
+            if c.max_added is None
+            else f"≤ {c.max_added:.0%} added ({c.source})"
+        )
         if not base.get("result") or not measured.get("result"):
             lines.append(f"| {c.label} | — | — | — | {target} | not measured |")
             continue
         b, m = base["result"]["p95_ms"], measured["result"]["p95_ms"]
         added = m / b - 1 if b > 0 else 0.0
-        verdict = "**pass**" if added <= c.max_added else "**FAIL**"
+        if c.max_added is None:
+            verdict = f"{m - b:+.2f} ms"
+        else:
+            verdict = "**pass**" if added <= c.max_added else "**FAIL**"
         lines.append(
             f"| {c.label} (`{c.measured}` vs `{c.baseline}`) | {b:.2f} | {m:.2f} "
             f"| {added:+.0%} | {target} | {verdict} |"

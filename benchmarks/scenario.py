@@ -134,7 +134,8 @@ class Comparison:
     label: str
     baseline: str
     measured: str
-    max_added: float  # the target: measured p95 at most baseline p95 x (1 + max_added)
+    # the target: measured p95 at most baseline p95 x (1 + max_added); None: recorded only
+    max_added: float | None
     source: str = ""
 
 

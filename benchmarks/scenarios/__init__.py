@@ -9,6 +9,8 @@ from benchmarks.scenarios.exercise import COMPARISONS as EXERCISE_COMPARISONS
 from benchmarks.scenarios.exercise import EXERCISE_SCENARIOS
 from benchmarks.scenarios.health import HEALTH_LIVE, HEALTH_READY
 from benchmarks.scenarios.identity import AUTHENTICATED_READ, LOGIN
+from benchmarks.scenarios.notification import COMPARISONS as NOTIFICATION_COMPARISONS
+from benchmarks.scenarios.notification import NOTIFICATION_SCENARIOS
 from benchmarks.scenarios.patients import PATIENT_SCENARIOS
 from benchmarks.scenarios.scheduling import SCHEDULING_SCENARIOS
 
@@ -21,9 +23,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     *SCHEDULING_SCENARIOS,
     *AUDIT_SCENARIOS,
     *EXERCISE_SCENARIOS,
+    *NOTIFICATION_SCENARIOS,
 )
 # p95 of one scenario against another, in the "Overheads" table of RESULTS.md
-COMPARISONS: tuple[Comparison, ...] = (*AUDIT_COMPARISONS, *EXERCISE_COMPARISONS)
+COMPARISONS: tuple[Comparison, ...] = (
+    *AUDIT_COMPARISONS,
+    *EXERCISE_COMPARISONS,
+    *NOTIFICATION_COMPARISONS,
+)
 
 
 def by_name(name: str) -> Scenario:

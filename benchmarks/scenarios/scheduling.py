@@ -31,6 +31,8 @@ from benchmarks.scenario import (
 )
 from benchmarks.scenarios.patients import AT_ONE, auth, dataset, rows
 
+__all__ = ["AT_ONE", "BOOKING", "booking_specs"]
+
 ISSUE = "issue 5 (scheduling): 2 cores, 2 years of history for 10 practitioners"
 REQUESTS = 2_000
 BOOKINGS_PER_SECOND_CAP = 300
@@ -115,6 +117,11 @@ def _booking_bodies(ctx: SetupContext, data: AgendaData, count: int) -> list[dic
 
 
 def _booking_setup(ctx: SetupContext) -> Sequence[RequestSpec]:
+    return booking_specs(ctx, burst=True)
+
+
+def booking_specs(ctx: SetupContext, *, burst: bool) -> Sequence[RequestSpec]:
+    """Single-use bookings into free slots; `burst` also measures the contention burst."""
     data = _agenda(ctx)
     headers = auth(ctx, dataset(ctx).largest)
     bodies = _booking_bodies(ctx, data, int(ctx.planned_s * BOOKINGS_PER_SECOND_CAP) + 1)
@@ -123,7 +130,8 @@ def _booking_setup(ctx: SetupContext) -> Sequence[RequestSpec]:
     expect_status(probe, "POST /api/v1/appointments", 201)
     _note(ctx, data)
     ctx.notes.append("Each booking is a free slot (single-use bodies, 10 practitioners).")
-    ctx.notes += _burst(ctx, data, headers)
+    if burst:
+        ctx.notes += _burst(ctx, data, headers)
     return [
         RequestSpec.json("POST", "/api/v1/appointments", b, headers=headers) for b in bodies[1:]
     ]
