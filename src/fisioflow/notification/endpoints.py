@@ -27,7 +27,9 @@ router = APIRouter(prefix=API_V1, tags=["notifications"])
 
 @router.get("/patients/{patient_id}/notification-preferences", responses=documented(401, 403, 404))
 async def patient_preferences(patient_id: uuid.UUID, ctx: Auth) -> PreferencesOut:
-    return await preferences.of_patient(ctx.session, ctx.principal, patient_id)
+    found = await preferences.of_patient(ctx.session, ctx.principal, patient_id)
+    ctx.access.viewed("notification_preference", patient_id=patient_id)
+    return found
 
 
 @router.put(
@@ -85,7 +87,11 @@ async def list_notifications(
     status: Annotated[Status | None, Query()] = None,
 ) -> Page[NotificationOut]:
     """The outbox, oldest first; `status=dead` lists what needs attention."""
-    return await admin.list_notifications(ctx.session, ctx.principal, page, status=status)
+    found = await admin.list_notifications(ctx.session, ctx.principal, page, status=status)
+    for item in found.items:  # recipients' addresses are patient data (read audit)
+        if item.patient_id is not None:
+            ctx.access.viewed("notification", patient_id=item.patient_id, ids=[item.id])
+    return found
 
 
 @router.post("/notifications/{notification_id}/resend", responses=documented(401, 403, 404, 409))
