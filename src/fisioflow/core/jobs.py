@@ -8,18 +8,21 @@ transactions with a Tenancy whose actor is the task name.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
+import random
+import signal
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import procrastinate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
 from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.database import (
@@ -32,6 +35,8 @@ from fisioflow.core.database import (
 from fisioflow.settings import Settings
 
 SYSTEM_ROLE = "system"
+RESTART_RESET_S = 60  # a worker that ran this long restarts with the shortest backoff
+RESTART_MAX_S = 10
 log = logging.getLogger(__name__)
 
 
@@ -112,28 +117,49 @@ async def run_worker(
             options = worker_options(
                 create_sessionmaker(engine), settings=settings, until_empty=until_empty
             )
-            await supervised(jobs, {**options, "install_signal_handlers": True})
+            await _until_signalled(supervised(jobs, options))
     finally:
         await engine.dispose()
 
 
+async def _until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """SIGTERM/SIGINT cancel the work (procrastinate then lets running jobs finish)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(work, name="fisioflow-worker")
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for number in signals:
+        loop.add_signal_handler(number, task.cancel)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
+
+
 async def supervised(jobs: procrastinate.App, options: Mapping[str, Any]) -> None:
-    """Run the worker until it is asked to stop; when it fails (the database went away,
-    was restarted, is not up yet) start it again after a backoff with jitter, so the
-    queue resumes by itself. Jobs it was running are requeued by `core.retry_stalled_jobs`."""
-    retrying = AsyncRetrying(
-        wait=wait_random_exponential(multiplier=0.5, max=10),
-        retry=retry_if_exception_type(Exception),
-        before_sleep=_restarting,
-    )
-    async for attempt in retrying:
-        with attempt:
+    """Run the worker until cancelled (SIGTERM, app shutdown: running jobs get
+    `shutdown_timeout_s` to finish). A worker that stops by itself (procrastinate stops
+    when its listener or heartbeat loses the database) or fails is started again after a
+    backoff with jitter, so the queue resumes once the database is back. Jobs it was
+    running are requeued by `core.retry_stalled_jobs`."""
+    loop = asyncio.get_running_loop()
+    failures = 0
+    while True:
+        started = loop.time()
+        until_empty = not options.get("wait", True)
+        try:
             await jobs.run_worker_async(**options)
-
-
-def _restarting(state: RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    log.error("job worker stopped; restarting", extra={"error": repr(error)})
+            if until_empty:
+                return
+            log.error("job worker stopped by itself (database lost?); restarting")
+        except Exception as exc:
+            if until_empty:
+                raise
+            log.error("job worker failed; restarting", extra={"error": repr(exc)})
+        failures = 1 if loop.time() - started > RESTART_RESET_S else failures + 1
+        # exponential backoff with full jitter, capped
+        await asyncio.sleep(random.uniform(0, min(RESTART_MAX_S, 0.5 * 2**failures)))  # noqa: S311
 
 
 async def queued_jobs(session_or_conn: Any) -> int:
