@@ -1,7 +1,8 @@
 """Fault tests with real worker processes on the shared PostgreSQL: SIGKILL the worker
 again and again while 500 reminders are due, and every reminder reaches the SMTP
 receiver exactly once; SIGTERM lets a delivery in flight finish, in `fisioflow worker` and
-in `fisioflow run`."""
+in `fisioflow run`; a provider that fails then recovers opens and closes the breaker and
+gets every message once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,8 +23,15 @@ from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.core.jobs import job_app
 from tests.core.test_cli import free_port
-from tests.fixtures.receivers import SmtpReceiver
+from tests.fixtures.receivers import HttpReceiver, SmtpReceiver
+from tests.fixtures.scheduling import at, booked
 from tests.notification.helpers import KEY, make_due, rows
+from tests.notification.test_delivery import (
+    _agenda_with_email,
+    _circuit,
+    _consent_sms,
+    _daytime_zone,
+)
 
 REMINDERS = 500
 
@@ -199,3 +208,58 @@ class TestSigterm:
             owner_engine, clinic, "select status from procrastinate_jobs where status = 'doing'"
         )
         assert left == []
+
+
+class TestProviderOutage:
+    async def test_provider_500s_then_recovers_all_sent_once_breaker_opened_and_closed(
+        self,
+        client: httpx.AsyncClient,
+        database: DatabaseLocation,
+        owner_engine: AsyncEngine,
+        smtp: SmtpReceiver,
+        provider: HttpReceiver,
+    ) -> None:
+        """A real worker sends SMS through a provider that answers 500 until told to
+        recover: the circuit opens (no more calls while open), then closes, and every
+        message reaches the provider with a distinct delivery key."""
+        agenda = await _agenda_with_email(client)
+        await _consent_sms(client, agenda)
+        clinic = agenda.admin.clinic_id
+        await rows(owner_engine, clinic, "update clinic set timezone = :tz", tz=_daytime_zone())
+        provider.status = 500
+        for hour in (8, 9, 10, 11, 13, 14, 15, 16):
+            await booked(client, agenda, at(agenda.monday, hour))
+        env = worker_env(
+            database,
+            smtp,
+            FISIOFLOW_MESSAGING_PROVIDER_URL=f"http://127.0.0.1:{provider.port}/messages",
+            FISIOFLOW_BREAKER_THRESHOLD="3",
+            FISIOFLOW_BREAKER_COOLDOWN_S="2",
+            FISIOFLOW_NOTIFICATION_RETRY_BASE_S="0.2",
+            FISIOFLOW_NOTIFICATION_RETRY_MAX_S="1",
+            FISIOFLOW_NOTIFICATION_LANES="1",
+        )
+        async with worker(env) as process:
+
+            async def opened() -> bool:
+                return await _circuit(owner_engine) == "open"
+
+            await wait_for(opened, seconds=60)
+            failed = provider.attempts()
+            assert failed >= 3
+            provider.status = 200
+
+            async def all_sent() -> bool:
+                return len({b["delivery_key"] for b in provider.bodies()}) == 8
+
+            await wait_for(all_sent, seconds=90)
+            await asyncio.sleep(1)  # anything sent twice would arrive by now
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), timeout=30)
+        keys = [b["delivery_key"] for b in provider.bodies()]
+        assert len(keys) == len(set(keys)) == 8
+        assert await _circuit(owner_engine) == "closed"
+        sms = await rows(
+            owner_engine, clinic, "select status from notification where channel = 'sms'"
+        )
+        assert sms == [("sent",)] * 8
