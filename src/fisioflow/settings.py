@@ -56,9 +56,40 @@ class Settings(BaseSettings):
     ip_rate_limit: str = "60/minute"
     signup_rate_limit: str = "5/hour"
 
+    backup_dir: Path | None = Field(
+        default=None, description="Backups folder. Unset: <data dir>/backups."
+    )
+    backup_key_file: Path | None = Field(
+        default=None,
+        description="Backup encryption key file. Unset: <data dir>/backup.key (embedded only).",
+    )
+    backup_s3_bucket: str | None = None
+    backup_s3_prefix: str = "fisioflow/"
+    backup_s3_endpoint_url: str | None = None
+    backup_s3_region: str | None = None
+    backup_keep_daily: int = Field(default=14, ge=1)
+    backup_keep_weekly: int = Field(default=8, ge=0)
+    backup_keep_monthly: int = Field(default=12, ge=0)
+    backup_verify_max_age_hours: int = Field(default=48, ge=1)
+    backup_schedule: bool = True
+    backup_wal_archive: bool = True
+    backup_archive_timeout_s: int = Field(default=60, ge=1, le=3600)
+
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def backup_folder(self) -> Path:
+        return (self.backup_dir or self.data_dir / "backups").expanduser().resolve()
+
+    @property
+    def backup_key_path(self) -> Path | None:
+        if self.backup_key_file is not None:
+            return self.backup_key_file.expanduser().resolve()
+        if self.embedded:
+            return (self.data_dir / "backup.key").expanduser().resolve()
+        return None
 
 
 @lru_cache

@@ -17,6 +17,8 @@ GLOBAL_TABLES = {
     "procrastinate_events",
     "procrastinate_periodic_defers",
     "procrastinate_workers",
+    # Backup verification results (backup ids, times, table names): no health data.
+    "backup_verification",
 }
 # The tenant table itself: scoped by its own id.
 TENANT_ROOT = "clinic"
