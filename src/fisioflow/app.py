@@ -97,9 +97,7 @@ async def _worker(state: AppState, *, enabled: bool) -> AsyncIterator[None]:
         return
     jobs = job_app(state.location)
     options = worker_options(
-        state.sessionmaker,
-        shutdown_timeout=state.settings.shutdown_timeout_s,
-        until_empty=False,
+        state.sessionmaker, location=state.location, settings=state.settings, until_empty=False
     )
     async with jobs.open_async():
         task = asyncio.create_task(jobs.run_worker_async(**options), name="fisioflow-worker")

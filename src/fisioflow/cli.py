@@ -260,6 +260,20 @@ def backup_create(
     typer.echo(manifest.id)
 
 
+@backup_app.command("base")
+def backup_base() -> None:
+    """Take a base backup (pg_basebackup) for point-in-time recovery (restore --to)."""
+    from fisioflow.backup.commands import size
+    from fisioflow.backup.pitr import base_backup
+
+    settings = _settings()
+    with _backups(settings) as backups:
+        manifest = base_backup(backups, required=True)
+        assert manifest is not None
+    console.print(f"[green]base backup {manifest.id}[/]: {size(manifest.size)}")
+    typer.echo(manifest.id)
+
+
 @backup_app.command("list")
 def backup_list() -> None:
     """List complete backups, newest first, with their last verification."""
@@ -365,7 +379,7 @@ def _report_restore(result: RestoreResult) -> None:
         console.print(f"safety backup of the replaced database: {result.safety_backup}")
     if result.previous_kept_as:
         console.print(f"the replaced database is kept as {result.previous_kept_as}")
-    console.print(f"[green]restored into database[/] {result.database}")
+    console.print(f"[green]restored into database[/] {result.database} in {result.seconds:.1f} s")
     typer.echo(result.database)
 
 

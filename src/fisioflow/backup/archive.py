@@ -17,7 +17,7 @@ import os
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, BinaryIO, cast
+from typing import IO, cast
 
 import zstandard
 from cryptography.exceptions import InvalidTag

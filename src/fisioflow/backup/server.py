@@ -158,3 +158,14 @@ def check_tool_matches(conn: Connection, name: str) -> tuple[str, str]:
 
 def _major(version: str) -> int:
     return int(version.split(".")[0])
+
+
+def alembic_revision(conn: Connection) -> str | None:
+    try:
+        with conn.transaction():
+            row = conn.execute(
+                "select string_agg(version_num, ',') from alembic_version"
+            ).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+    return None if row is None or row[0] is None else str(row[0])

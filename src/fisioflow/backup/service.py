@@ -28,9 +28,21 @@ from fisioflow.backup.dump import (
     write_sealed,
 )
 from fisioflow.backup.keys import BackupKeyError, key_id, load_key
-from fisioflow.backup.manifest import Manifest, ManifestError, authenticate, parse, seal
+from fisioflow.backup.manifest import (
+    Manifest,
+    ManifestError,
+    TableState,
+    authenticate,
+    parse,
+    seal,
+)
 from fisioflow.backup.retention import Policy, to_keep
-from fisioflow.backup.server import BackupError, Connection, Server, check_tool_matches
+from fisioflow.backup.server import (
+    BackupError,
+    Server,
+    alembic_revision,
+    check_tool_matches,
+)
 from fisioflow.backup.storage import LocalStorage, S3Storage, Storage
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.core.migrations import head_revisions, upgrade
@@ -76,6 +88,7 @@ class RestoreResult:
     migrated_from: str | None
     safety_backup: str | None = None
     previous_kept_as: str | None = None
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,7 @@ class Backups:
             with exported_snapshot(server) as (snapshot, conn):
                 server.check_can_read_everything(conn)
                 pg_version, tool = check_tool_matches(conn, "pg_dump")
-                revision = _alembic_revision(conn)
+                revision = alembic_revision(conn)
                 command, env = pg_dump_command(server, snapshot=snapshot)
                 with ThreadPoolExecutor(1) as pool, self.progress("dump", None) as advance:
                     states = pool.submit(table_states, conn)
@@ -289,29 +302,37 @@ class Backups:
     def restore(
         self, backup_id: str, *, target_db: str | None = None, replace: bool = False
     ) -> RestoreResult:
+        started = time.monotonic()
         manifest = self.manifest(backup_id)
         if manifest.kind != "dump":
             raise BackupError(f"{backup_id} is a base backup: restore it with --to TIME")
-        server = self.server
-        work = self._restore_target(manifest, target_db=target_db, replace=replace)
+        work = self.restore_target(manifest.id[:15].lower(), target_db=target_db, replace=replace)
         safety = self.create(label="safety").id if replace else None
-        with self._new_database(work):
+        with self.new_database(work):
             self._restore_file(manifest, work)
-            self._check_restored(manifest, work)
-            migrated = self._migrate(work, manifest.alembic_revision)
-        if not replace:
-            return RestoreResult(work, migrated)
+            self.check_restored(manifest.tables, work)
+            migrated = self.migrate_database(work, manifest.alembic_revision)
+        return self.put_in_place(work, migrated=migrated, safety=safety, started=started)
+
+    def put_in_place(
+        self, work: str, *, migrated: str | None, safety: str | None, started: float
+    ) -> RestoreResult:
+        """A restored database stays where it is, or (after --replace) takes the live
+        database's name; the live one is kept under another name, never dropped."""
+        server = self.server
+        if safety is None:
+            return RestoreResult(work, migrated, seconds=time.monotonic() - started)
         kept = f"{server.database[:30]}_before_{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}"
         server.swap_in(work, keep_old_as=kept)
-        return RestoreResult(server.database, migrated, safety, kept)
+        return RestoreResult(server.database, migrated, safety, kept, time.monotonic() - started)
 
-    def _restore_target(self, manifest: Manifest, *, target_db: str | None, replace: bool) -> str:
+    def restore_target(self, suffix: str, *, target_db: str | None, replace: bool) -> str:
         live = self.server.database
         if replace:
             if target_db not in (None, live):
                 raise BackupError("--replace restores over the live database; drop --target-db")
             return f"{live[:30]}_restoring_{secrets.token_hex(4)}"
-        target = target_db or f"{live[:30]}_restore_{manifest.id[:15].lower()}"
+        target = target_db or f"{live[:30]}_restore_{suffix}"
         if target == live:
             raise BackupError(
                 f"{live} is the live database: restore into another one, or use --replace"
@@ -328,7 +349,7 @@ class Backups:
         return target
 
     @contextmanager
-    def _new_database(self, name: str) -> Iterator[None]:
+    def new_database(self, name: str) -> Iterator[None]:
         """A database created for a restore; dropped again if the restore fails, so an
         interrupted restore leaves nothing half-written behind."""
         self.server.create_database(name)
@@ -338,13 +359,13 @@ class Backups:
             self.server.drop_database(name)
             raise
 
-    def _check_restored(self, manifest: Manifest, database: str) -> None:
+    def check_restored(self, expected: dict[str, TableState], database: str) -> None:
         actual = database_states(self.server, database)
-        wrong = [name for name, _, _, ok in compare(manifest.tables, actual) if not ok]
+        wrong = [name for name, _, _, ok in compare(expected, actual) if not ok]
         if wrong:
             raise BackupError(f"restored tables do not match the manifest: {', '.join(wrong)}")
 
-    def _migrate(self, database: str, revision: str | None) -> str | None:
+    def migrate_database(self, database: str, revision: str | None) -> str | None:
         if revision is not None and {revision} == set(head_revisions()):
             return None
         upgrade(self.location.owner_url.set(database=database), app_role=self.settings.app_db_role)
@@ -367,18 +388,11 @@ class Backups:
                 self.storage.delete(backup_id)
                 deleted.append(backup_id)
         self.storage.leftovers(older_than=now - LEFTOVER_AGE)
+        from fisioflow.backup.pitr import clean_wal
+
+        bases = [m for m in listed if m.kind == "base" and m.id not in deleted]
+        clean_wal(self, oldest_kept_base=min(bases, key=lambda m: m.created_at, default=None))
         return deleted
-
-
-def _alembic_revision(conn: Connection) -> str | None:
-    try:
-        with conn.transaction():
-            row = conn.execute(
-                "select string_agg(version_num, ',') from alembic_version"
-            ).fetchone()
-    except psycopg.errors.UndefinedTable:
-        return None
-    return None if row is None or row[0] is None else str(row[0])
 
 
 def _os_error(exc: OSError) -> str:

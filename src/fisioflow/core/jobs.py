@@ -34,6 +34,7 @@ def job_app(location: DatabaseLocation) -> procrastinate.App:
     from fisioflow.audit import tasks as audit_tasks
     from fisioflow.auth import tasks as auth_tasks
     from fisioflow.exercise import tasks as exercise_tasks
+    from fisioflow.backup import tasks as backup_tasks
 
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_dsn(location.app_url), kwargs={"application_name": "fisioflow-worker"}
@@ -42,15 +43,20 @@ def job_app(location: DatabaseLocation) -> procrastinate.App:
     auth_tasks.register(app)
     audit_tasks.register(app)
     exercise_tasks.register(app)
+    backup_tasks.register(app)
     return app
 
 
 def worker_options(
-    sessions: async_sessionmaker[AsyncSession], *, shutdown_timeout: float, until_empty: bool
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    location: DatabaseLocation,
+    settings: Settings,
+    until_empty: bool,
 ) -> dict[str, Any]:
     return {
-        "additional_context": {"sessions": sessions},
-        "shutdown_graceful_timeout": shutdown_timeout,
+        "additional_context": {"sessions": sessions, "location": location, "settings": settings},
+        "shutdown_graceful_timeout": settings.shutdown_timeout_s,
         "install_signal_handlers": False,
         "wait": not until_empty,
         "concurrency": 4,
@@ -61,6 +67,12 @@ def worker_options(
 def sessions(context: procrastinate.JobContext) -> async_sessionmaker[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = context.additional_context["sessions"]
     return maker
+
+
+def runtime(context: procrastinate.JobContext) -> tuple[Settings, DatabaseLocation]:
+    """Settings and database location, for tasks that work beside the ORM (backups)."""
+    extra = context.additional_context
+    return extra["settings"], extra["location"]
 
 
 def task_name(context: procrastinate.JobContext) -> str:
@@ -92,7 +104,8 @@ async def run_worker(
         async with jobs.open_async():
             options = worker_options(
                 create_sessionmaker(engine),
-                shutdown_timeout=settings.shutdown_timeout_s,
+                location=location,
+                settings=settings,
                 until_empty=until_empty,
             )
             await jobs.run_worker_async(**{**options, "install_signal_handlers": True})
