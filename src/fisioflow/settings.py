@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     backup_schedule: bool = True
     backup_wal_archive: bool = True
     backup_archive_timeout_s: int = Field(default=60, ge=1, le=3600)
+
+    @field_validator(
+        "backup_dir", "backup_key_file", "backup_s3_bucket", "backup_s3_endpoint_url",
+        "backup_s3_region", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @property
     def embedded(self) -> bool:

@@ -45,8 +45,8 @@ def read_key_file(path: Path) -> bytes:
         text = path.read_text().strip()
     except FileNotFoundError as exc:
         raise BackupKeyError(f"backup key file {path} does not exist") from exc
-    except PermissionError as exc:
-        raise BackupKeyError(f"backup key file {path} is not readable") from exc
+    except (PermissionError, IsADirectoryError) as exc:
+        raise BackupKeyError(f"backup key file {path} is not a readable file") from exc
     try:
         key = base64.b64decode(text, validate=True)
     except binascii.Error:
