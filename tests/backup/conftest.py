@@ -12,6 +12,7 @@ from fisioflow.backup.service import Backups
 from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.settings import Settings
+from tests.core.test_embedded import pg_tmp_path  # noqa: F401 - fixture for servers of our own
 
 
 @pytest.fixture
