@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +15,7 @@ from fisioflow.backup.archive import CHUNK_SIZE, ArchiveError, opened_reader, se
 from fisioflow.backup.keys import BackupKeyError, create_key_file, key_id, read_key_file
 from fisioflow.backup.manifest import FileEntry, Manifest, ManifestError, authenticate, seal
 from fisioflow.backup.retention import Policy, to_keep
+from fisioflow.backup.wal import unseal
 
 KEY = bytes(range(32))
 # Incompressible, so the sealed file spans several chunks.
@@ -96,16 +100,16 @@ class TestManifestSeal:
 
 
 class TestKeyFile:
-    def test_created_with_mode_0600_and_never_overwritten(self, tmp_path: os.PathLike[str]) -> None:
-        path = tmp_path / "k"  # type: ignore[operator]
+    def test_created_with_mode_0600_and_never_overwritten(self, tmp_path: Path) -> None:
+        path = tmp_path / "k"
         key = create_key_file(path)
         assert oct(path.stat().st_mode & 0o777) == "0o600"
         assert read_key_file(path) == key
         with pytest.raises(BackupKeyError, match="never overwritten"):
             create_key_file(path)
 
-    def test_malformed_key_is_refused(self, tmp_path: os.PathLike[str]) -> None:
-        path = tmp_path / "k"  # type: ignore[operator]
+    def test_malformed_key_is_refused(self, tmp_path: Path) -> None:
+        path = tmp_path / "k"
         path.write_text("short")
         with pytest.raises(BackupKeyError, match="32 bytes"):
             read_key_file(path)
@@ -138,3 +142,22 @@ class TestRetention:
             "today": self.NOW,
         }
         assert to_keep(created, now=self.NOW, policy=Policy()) == {"evening", "today"}
+
+
+class TestSelfHostedArchiveCommand:
+    def test_push_seals_a_segment_that_unseal_gives_back(self, tmp_path: Path) -> None:
+        key_file = tmp_path / "key"
+        key = create_key_file(key_file)
+        segment = tmp_path / "000000010000000000000007"
+        segment.write_bytes(b"Paciente Zuleica " * 1000)
+        archive = tmp_path / "wal"
+        command = [sys.executable, "-m", "fisioflow.backup.wal", "push", "--dir", str(archive),
+                   "--key-file", str(key_file), str(segment), segment.name]  # fmt: skip
+        assert subprocess.run(command, check=False).returncode == 0
+        assert subprocess.run(command, check=False).returncode == 0  # a retry is fine
+        sealed = archive / f"{segment.name}.zst.enc"
+        assert b"Zuleica" not in sealed.read_bytes()
+        restored = tmp_path / "restored"
+        restored.mkdir()
+        assert unseal(archive, restored, key=key, from_segment="000000010000000000000001") == 1
+        assert (restored / segment.name).read_bytes() == segment.read_bytes()

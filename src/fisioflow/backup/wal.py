@@ -12,16 +12,18 @@ emptied within `SEAL_EVERY_S` seconds, so RPO stays at `archive_timeout` + a few
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shlex
+import sys
 import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fisioflow.backup.archive import copy_stream, opened_reader, sealed_writer
-from fisioflow.backup.keys import load_key
+from fisioflow.backup.keys import load_key, read_key_file
 
 if TYPE_CHECKING:
     from fisioflow.core.embedded import WalArchive
@@ -153,3 +155,26 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`archive_command` for a self-hosted server whose OS user can run this Python:
+    `python -m fisioflow.backup.wal push --dir DIR --key-file FILE %p %f` seals each
+    segment straight into DIR (docs/operations.md, point-in-time recovery)."""
+    parser = argparse.ArgumentParser(prog="python -m fisioflow.backup.wal")
+    parser.add_argument("verb", choices=["push"])
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--key-file", type=Path, required=True)
+    parser.add_argument("path", type=Path)
+    parser.add_argument("name")
+    args = parser.parse_args(argv)
+    target = args.dir / f"{args.name}{SUFFIX}"
+    if target.exists():
+        return 0  # already archived (PostgreSQL retries after a crash)
+    args.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _seal_one(args.path, target, name=args.name, key=read_key_file(args.key_file))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
