@@ -17,6 +17,7 @@ import os
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, cast
 
 import zstandard
@@ -184,3 +185,12 @@ def copy_stream(
         if on_chunk is not None:
             on_chunk(len(block))
     return total
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -30,9 +30,8 @@ from sqlalchemy.engine import make_url
 
 from fisioflow.backup.archive import opened_reader
 from fisioflow.backup.checksums import database_states
-from fisioflow.backup.dump import write_sealed
 from fisioflow.backup.keys import key_id
-from fisioflow.backup.manifest import Manifest, seal
+from fisioflow.backup.manifest import Manifest
 from fisioflow.backup.server import (
     BackupError,
     Server,
@@ -54,7 +53,7 @@ def base_backup(
 ) -> Manifest | None:
     """A base backup, or None when the server does not archive WAL (unless required)."""
     server = backups.server
-    key = backups.key()
+    backups.key()
     with server.connect(autocommit=True) as conn:
         if _show(conn, "archive_mode") == "off":
             if required:
@@ -87,38 +86,17 @@ def base_backup(
         "--no-manifest",
         *args,
     ]
-    try:
-        with backups.progress("base backup", None) as advance:
-            entry = write_sealed(
-                backups.storage,
-                backup_id=backup_id,
-                name=BASE_NAME,
-                command=pg_basebackup,
-                env=env,
-                key=key,
-                progress=advance,
-            )
-        manifest = Manifest(
-            id=backup_id,
-            kind="base",
-            label=label,
-            created_at=created,
-            finished_at=dt.datetime.now(dt.UTC),
-            database=server.database,
-            postgres_version=version,
-            tool_version=tool,
-            alembic_revision=revision,
-            key_id=key_id(key),
-            tables={},
-            files=[entry],
-            wal_start=str(row[0]),
+    with backups.writing(backup_id):
+        entry = backups.write_file(backup_id, BASE_NAME, command=pg_basebackup, env=env)
+    return backups.seal_new(
+        Manifest(
+            id=backup_id, kind="base", label=label, created_at=created,
+            finished_at=dt.datetime.now(dt.UTC), database=server.database,
+            postgres_version=version, tool_version=tool, alembic_revision=revision,
+            key_id=key_id(backups.key()), tables={}, files=[entry], wal_start=str(row[0]),
             timeline=int(str(row[1])),
         )
-        backups.storage.finish(backup_id, seal(manifest, key))
-    except BaseException:
-        backups.storage.abort(backup_id)
-        raise
-    return manifest
+    )  # fmt: skip
 
 
 def clean_wal(backups: Backups, *, oldest_kept_base: Manifest | None) -> None:
@@ -149,6 +127,7 @@ def recover_to(
     backups: Backups, when: str, *, target_db: str | None = None, replace: bool = False
 ) -> RestoreResult:
     started = time.monotonic()
+    backups.key()  # fail early and clearly without one
     server = backups.server
     target = parse_moment(server, when)
     archive_current_wal(server)

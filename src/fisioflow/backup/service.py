@@ -29,6 +29,7 @@ from fisioflow.backup.dump import (
 )
 from fisioflow.backup.keys import BackupKeyError, key_id, load_key
 from fisioflow.backup.manifest import (
+    FileEntry,
     Manifest,
     ManifestError,
     TableState,
@@ -155,51 +156,54 @@ class Backups:
     # -- create ------------------------------------------------------------------------
 
     def create(self, *, label: str = "manual") -> Manifest:
-        key = self.key()
         server = self.server
         created = dt.datetime.now(dt.UTC)
         backup_id = new_backup_id(created)
-        try:
-            with exported_snapshot(server) as (snapshot, conn):
-                server.check_can_read_everything(conn)
-                pg_version, tool = check_tool_matches(conn, "pg_dump")
-                revision = alembic_revision(conn)
-                command, env = pg_dump_command(server, snapshot=snapshot)
-                with ThreadPoolExecutor(1) as pool, self.progress("dump", None) as advance:
-                    states = pool.submit(table_states, conn)
-                    entry = write_sealed(
-                        self.storage,
-                        backup_id=backup_id,
-                        name=DUMP_NAME,
-                        command=command,
-                        env=env,
-                        key=key,
-                        progress=advance,
-                    )
-                    tables = states.result()
-            manifest = Manifest(
-                id=backup_id,
-                kind="dump",
-                label=label,
-                created_at=created,
-                finished_at=dt.datetime.now(dt.UTC),
-                database=server.database,
-                postgres_version=pg_version,
-                tool_version=tool,
-                alembic_revision=revision,
-                key_id=key_id(key),
-                tables=tables,
+        with self.writing(backup_id), exported_snapshot(server) as (snapshot, conn):
+            server.check_can_read_everything(conn)
+            versions = check_tool_matches(conn, "pg_dump")
+            revision = alembic_revision(conn)
+            command, env = pg_dump_command(server, snapshot=snapshot)
+            with ThreadPoolExecutor(1) as pool:
+                states = pool.submit(table_states, conn)
+                entry = self.write_file(backup_id, DUMP_NAME, command=command, env=env)
+                tables = states.result()
+        return self.seal_new(
+            Manifest(
+                id=backup_id, kind="dump", label=label, created_at=created,
+                finished_at=dt.datetime.now(dt.UTC), database=server.database,
+                postgres_version=versions[0], tool_version=versions[1],
+                alembic_revision=revision, key_id=key_id(self.key()), tables=tables,
                 files=[entry],
             )
-            self.storage.finish(backup_id, seal(manifest, key))
+        )  # fmt: skip
+
+    @contextmanager
+    def writing(self, backup_id: str) -> Iterator[None]:
+        """The files of a new backup: on any failure the partial backup is removed (or,
+        if even that fails, left as `.partial-<id>`, which is never listed)."""
+        try:
+            yield
         except OSError as exc:
             self.storage.abort(backup_id)
-            raise BackupError(
-                f"cannot write backup to {self.storage.where}: {_os_error(exc)}"
-            ) from exc
+            where = self.storage.where
+            raise BackupError(f"cannot write backup to {where}: {_os_error(exc)}") from exc
         except BaseException:
             self.storage.abort(backup_id)
             raise
+
+    def write_file(
+        self, backup_id: str, name: str, *, command: list[str], env: dict[str, str]
+    ) -> FileEntry:
+        """`command`'s standard output, sealed into one file of the backup."""
+        with self.progress(name, None) as advance:
+            return write_sealed(self.storage, backup_id=backup_id, name=name, command=command,
+                                env=env, key=self.key(), progress=advance)  # fmt: skip
+
+    def seal_new(self, manifest: Manifest) -> Manifest:
+        """Write the manifest last: from then on the backup is complete and listed."""
+        with self.writing(manifest.id):
+            self.storage.finish(manifest.id, seal(manifest, self.key()))
         return manifest
 
     # -- read --------------------------------------------------------------------------

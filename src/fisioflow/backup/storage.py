@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from fisioflow.backup.archive import fsync_dir
 from fisioflow.backup.manifest import MANIFEST_NAME
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class LocalStorage:
             handle.flush()
             os.fsync(handle.fileno())
         folder.rename(self.root / backup_id)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def abort(self, backup_id: str) -> None:
         shutil.rmtree(self._partial(backup_id), ignore_errors=True)
@@ -186,11 +187,3 @@ class S3Storage:
 def _touched(folder: Path) -> dt.datetime:
     times = [folder.stat().st_mtime, *(p.stat().st_mtime for p in folder.iterdir())]
     return dt.datetime.fromtimestamp(max(times), dt.UTC)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

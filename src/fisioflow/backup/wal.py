@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fisioflow.backup.archive import copy_stream, opened_reader, sealed_writer
+from fisioflow.backup.archive import copy_stream, fsync_dir, opened_reader, sealed_writer
 from fisioflow.backup.keys import load_key, read_key_file
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def _seal_one(source: Path, target: Path, *, name: str, key: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def unseal(folder: Path, destination: Path, *, key: bytes, from_segment: str) -> int:
@@ -147,14 +147,6 @@ class Sealer:
                 self.seal_now()
             except Exception:
                 log.exception("sealing archived WAL failed; retrying")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def main(argv: list[str] | None = None) -> int:
