@@ -50,15 +50,14 @@ def archive_command(spool: Path) -> str:
 
 
 def archive_for(settings: Settings) -> WalArchive | None:
-    """The embedded server's archiving (creates the key file on first use)."""
+    """The embedded server's archiving. Touches no file: the data folder is checked
+    first, when the server starts (which creates the spool), then the sealer starts
+    (which creates the key file on first use)."""
     from fisioflow.core.embedded import WalArchive
 
-    key_file = settings.backup_key_path
-    if not settings.embedded or not settings.backup_wal_archive or key_file is None:
+    if not settings.embedded or not settings.backup_wal_archive:
         return None
-    load_key(key_file, create=True)
     spool = spool_folder(settings)
-    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
     return WalArchive(
         folder=spool, archive_command=archive_command(spool),
         timeout_s=settings.backup_archive_timeout_s,
@@ -130,6 +129,8 @@ class Sealer:
         self._thread = threading.Thread(target=self._run, name="wal-sealer", daemon=True)
 
     def start(self) -> None:
+        assert self._key_file is not None
+        load_key(self._key_file, create=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -197,6 +197,7 @@ class EmbeddedPostgres:
         self._hand_to_pg_user(socket_dir)
         options = ["-k", str(socket_dir), *(_FAST_UNSAFE if self.fast_unsafe else [])]
         if self.wal_archive is not None:
+            self.wal_archive.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._hand_to_pg_user(self.wal_archive.folder)
             options += self.wal_archive.options()
         options += self.extra_options
