@@ -1,7 +1,7 @@
 """Backups: the record of every backup verification (restore-tested or not).
 
-Revision ID: 0010_backups
-Revises: 0008_patient_search_knn
+Revision ID: 0014_backups
+Revises: 0013_engagement
 Create Date: 2026-11-24
 
 Global bookkeeping, no tenant and no health data: written by `fisioflow backup verify`
@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from fisioflow.core.migration_helpers import app_role
 
-revision = "0010_backups"
-down_revision = "0008_patient_search_knn"
+revision = "0014_backups"
+down_revision = "0013_engagement"
 branch_labels = None
 depends_on = None
 
