@@ -1,7 +1,7 @@
 """Backups: the record of every backup verification (restore-tested or not).
 
-Revision ID: 0014_backups
-Revises: 0013_engagement
+Revision ID: 0017_backups
+Revises: 0016_exercise
 Create Date: 2026-11-24
 
 Global bookkeeping, no tenant and no health data: written by `fisioflow backup verify`
@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from fisioflow.core.migration_helpers import app_role
 
-revision = "0014_backups"
-down_revision = "0013_engagement"
+revision = "0017_backups"
+down_revision = "0016_exercise"
 branch_labels = None
 depends_on = None
 

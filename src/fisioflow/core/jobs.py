@@ -33,8 +33,8 @@ SYSTEM_ROLE = "system"
 def job_app(location: DatabaseLocation) -> procrastinate.App:
     from fisioflow.audit import tasks as audit_tasks
     from fisioflow.auth import tasks as auth_tasks
-    from fisioflow.exercise import tasks as exercise_tasks
     from fisioflow.backup import tasks as backup_tasks
+    from fisioflow.exercise import tasks as exercise_tasks
 
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_dsn(location.app_url), kwargs={"application_name": "fisioflow-worker"}
