@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fisioflow.core.database import DatabaseLocation, create_sessionmaker
 from fisioflow.core.jobs import job_app, worker_options
+from fisioflow.settings import Settings
 from tests.fixtures.exercise import Program, create_program, days_ago, item, log_session
 from tests.fixtures.identity import create_clinic, create_patient_user, create_user
 from tests.fixtures.records import create_team, practitioner_user
@@ -70,7 +71,9 @@ class TestPainAlerts:
         assert [a["kind"] for a in await _alerts(client, program)] == ["pain_high"]
 
 
-async def _run_jobs(database: DatabaseLocation, app_engine: AsyncEngine) -> None:
+async def _run_jobs(
+    database: DatabaseLocation, app_engine: AsyncEngine, settings: Settings
+) -> None:
     """Defer the job and run a worker until the queue is empty (the worker's periodic
     deferrer may have queued the same job already: one queued job is enough)."""
     jobs = job_app(database)
@@ -78,14 +81,18 @@ async def _run_jobs(database: DatabaseLocation, app_engine: AsyncEngine) -> None
         with contextlib.suppress(AlreadyEnqueued):
             await jobs.configure_task("exercise.detect_missed_sessions").defer_async(timestamp=0)
         options = worker_options(
-            create_sessionmaker(app_engine), shutdown_timeout=5, until_empty=True
+            create_sessionmaker(app_engine), location=database, settings=settings, until_empty=True
         )
         await jobs.run_worker_async(**options)
 
 
 class TestMissedSessions:
     async def test_three_due_days_without_a_session(
-        self, client: httpx.AsyncClient, database: DatabaseLocation, app_engine: AsyncEngine
+        self,
+        client: httpx.AsyncClient,
+        database: DatabaseLocation,
+        app_engine: AsyncEngine,
+        settings: Settings,
     ) -> None:
         today = dt.date.today()
         start = (today - dt.timedelta(days=12)).isoformat()
@@ -100,8 +107,10 @@ class TestMissedSessions:
             team=await create_team(client, lapsed.team.admin),
         )
         await log_session(client, weekly, performed_at=days_ago(3))
-        await _run_jobs(database, app_engine)
-        await _run_jobs(database, app_engine)  # hourly: no second alert for the same streak
+        await _run_jobs(database, app_engine, settings)
+        await _run_jobs(
+            database, app_engine, settings
+        )  # hourly: no second alert for the same streak
         admin = lapsed.team.admin.headers
         found = (await client.get(ALERTS, params={"kind": "missed_sessions"}, headers=admin)).json()
         [alert] = found["items"]
@@ -111,11 +120,15 @@ class TestMissedSessions:
         assert alert["details"]["last_logged_on"] is not None
 
     async def test_paused_prescriptions_owe_nothing(
-        self, client: httpx.AsyncClient, database: DatabaseLocation, app_engine: AsyncEngine
+        self,
+        client: httpx.AsyncClient,
+        database: DatabaseLocation,
+        app_engine: AsyncEngine,
+        settings: Settings,
     ) -> None:
         program = await create_program(client)
         await client.post(f"{program.url}/pause", headers=program.team.practitioner.headers)
-        await _run_jobs(database, app_engine)
+        await _run_jobs(database, app_engine, settings)
         assert await _alerts(client, program) == []
 
 
