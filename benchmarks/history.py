@@ -91,8 +91,12 @@ def load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
-        return {"runs": {}, "scenarios": {}}
-    return {"runs": data.get("runs", {}), "scenarios": data.get("scenarios", {})}
+        return {"runs": {}, "scenarios": {}, "backups": None}
+    return {
+        "runs": data.get("runs", {}),
+        "scenarios": data.get("scenarios", {}),
+        "backups": data.get("backups"),  # written by `python -m benchmarks.backups`
+    }
 
 
 def merge(
@@ -110,7 +114,11 @@ def merge(
     ordered = {name: scenarios[name] for name in known if name in scenarios}
     runs = {**history["runs"], run_id: run_entry(info)}
     used = {row["run"] for row in ordered.values()}
-    return {"runs": {k: v for k, v in runs.items() if k in used}, "scenarios": ordered}
+    return {
+        "runs": {k: v for k, v in runs.items() if k in used},
+        "scenarios": ordered,
+        "backups": history.get("backups"),
+    }
 
 
 def save(path: Path, history: dict[str, Any]) -> None:

@@ -55,6 +55,7 @@ def render(history: dict[str, Any]) -> str:
         *(line for name, row in rows.items() for line in _scenario(name, row)),
     ]
     lines += _comparisons(rows)
+    lines += _backups(history.get("backups"))
     notes = [note for name, row in rows.items() for note in _notes(name, row)]
     if notes:
         lines += ["", "## Notes", "", *notes]
@@ -194,3 +195,30 @@ def _notes(name: str, row: Row) -> list[str]:
     if target is not None and target["source"]:
         notes.append(f"- {name}: target from {target['source']}.")
     return notes
+
+
+def _backups(run: dict[str, Any] | None) -> list[str]:
+    """Figures of `python -m benchmarks.backups` (one run, the latest)."""
+    if not run:
+        return []
+    rows = [
+        f"| {step['name']} | {step['seconds']:.1f} | {step['mb']:,.1f} | "
+        f"{step['mb'] / step['seconds']:,.1f} | {step['note']} |"
+        for step in run["steps"]
+    ]
+    return [
+        "",
+        "## Backups",
+        "",
+        f"`python -m benchmarks.backups` on {run['date']}, commit `{run['commit']}`, "
+        f"{run['cores']} cores, machine busy before start: {run['busy']}. Data set: "
+        f"{run['dataset']}; database {run['database_mb']:,.0f} MB on disk. Each step is a "
+        "`fisioflow backup ...` process against the running bench server (wall-clock, "
+        "including the command's start-up).",
+        "",
+        "| Step | Seconds | MB | MB/s | What |",
+        "| --- | ---: | ---: | ---: | --- |",
+        *rows,
+        "",
+        f"RTO: {run['rto']}",
+    ]

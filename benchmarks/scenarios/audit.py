@@ -85,7 +85,7 @@ with g as (
     select n, gen_random_uuid() as pid,
            jsonb_build_object(
                'tenant_id', app_current_tenant(), 'full_name', 'Paciente Benchmark ' || n,
-               'social_name', null, 'cpf', lpad((n * 7919 %% 99999999999)::text, 11, '0'),
+               'social_name', null, 'cpf', lpad((n::bigint * 7919 %% 99999999999)::text, 11, '0'),
                'birth_on', '1980-01-01', 'sex', 'female', 'phone',
                '+55119' || lpad((n %% 100000000)::text, 8, '0'),
                'email', 'paciente' || n || '@example.com',

@@ -2,8 +2,8 @@
 appointment, contact preferences with consent, web-push subscriptions, and one circuit
 breaker per channel shared by every worker.
 
-Revision ID: 0017_notifications
-Revises: 0016_exercise
+Revision ID: 0018_notifications
+Revises: 0017_backups
 Create Date: 2026-11-24
 
 Reminder rows are written by a trigger on `appointment`, so every writer (booking, series,
@@ -20,8 +20,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from fisioflow.core.migration_helpers import app_role, attach_audit, enable_tenant_rls
 
-revision = "0017_notifications"
-down_revision = "0016_exercise"
+revision = "0018_notifications"
+down_revision = "0017_backups"
 branch_labels = None
 depends_on = None
 

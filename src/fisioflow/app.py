@@ -115,7 +115,9 @@ async def _worker(state: AppState, *, enabled: bool) -> AsyncIterator[None]:
         yield
         return
     jobs = job_app(state.location)
-    options = worker_options(state.sessionmaker, settings=state.settings, until_empty=False)
+    options = worker_options(
+        state.sessionmaker, location=state.location, settings=state.settings, until_empty=False
+    )
     async with jobs.open_async():
         task = asyncio.create_task(supervised(jobs, options), name="fisioflow-worker")
         try:

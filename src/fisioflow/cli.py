@@ -10,8 +10,9 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 import uvicorn
@@ -34,7 +35,15 @@ clinic_app = typer.Typer(help="Clinics (tenants).", no_args_is_help=True)
 app.add_typer(clinic_app, name="clinic")
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+backup_app = typer.Typer(
+    help="Encrypted backups, verified by restoring them; point-in-time recovery.",
+    no_args_is_help=True,
+)
+app.add_typer(backup_app, name="backup")
 console = Console(stderr=True, soft_wrap=True)
+
+if TYPE_CHECKING:
+    from fisioflow.backup.service import Backups, RestoreResult
 
 T = TypeVar("T")
 HostOption = Annotated[str | None, typer.Option(help="Address to listen on.")]
@@ -219,6 +228,159 @@ def db_shell() -> None:
             fail("psql not found")
         code = subprocess.call([binary, libpq_dsn(location.owner_url)])
     raise typer.Exit(code)
+
+
+@contextmanager
+def _backups(settings: Settings) -> Iterator[Backups]:
+    from fisioflow.backup.commands import CLEAR_ERRORS, progress_bars
+    from fisioflow.backup.service import Backups
+
+    try:
+        with clear_errors(), database(settings) as location, progress_bars(console) as bars:
+            yield Backups.open(settings, location, progress=bars)
+    except CLEAR_ERRORS as exc:
+        fail(str(exc))
+
+
+@backup_app.command("create")
+def backup_create(
+    label: Annotated[str, typer.Option(help="Free label stored in the manifest.")] = "manual",
+) -> None:
+    """Back up the database (pg_dump, zstd, AES-256-GCM) with a checksummed manifest."""
+    from fisioflow.backup.commands import size
+
+    settings = _settings()
+    with _backups(settings) as backups:
+        manifest = backups.create(label=label)
+        where = backups.storage.where
+    console.print(
+        f"[green]backup {manifest.id}[/] in {where}: {size(manifest.size)}, "
+        f"{len(manifest.tables)} tables, {manifest.rows} rows"
+    )
+    typer.echo(manifest.id)
+
+
+@backup_app.command("base")
+def backup_base() -> None:
+    """Take a base backup (pg_basebackup) for point-in-time recovery (restore --to)."""
+    from fisioflow.backup.commands import size
+    from fisioflow.backup.pitr import base_backup
+
+    settings = _settings()
+    with _backups(settings) as backups:
+        manifest = base_backup(backups, required=True)
+        assert manifest is not None
+    console.print(f"[green]base backup {manifest.id}[/]: {size(manifest.size)}")
+    typer.echo(manifest.id)
+
+
+@backup_app.command("list")
+def backup_list() -> None:
+    """List complete backups, newest first, with their last verification."""
+    from fisioflow.backup.commands import backups_table
+
+    settings = _settings()
+    with _backups(settings) as backups:
+        table = backups_table(backups.list_all(), where=backups.storage.where)
+    Console(soft_wrap=True).print(table)
+
+
+@backup_app.command("verify")
+def backup_verify(
+    backup_id: Annotated[str, typer.Argument(help="Backup id, or 'latest'.")],
+) -> None:
+    """Check every SHA-256, restore into a scratch database and compare every table."""
+    from fisioflow.backup.commands import verify_table
+
+    settings = _settings()
+    with _backups(settings) as backups:
+        report = backups.verify(_resolve(backups, backup_id))
+    Console(soft_wrap=True).print(verify_table(report))
+    if not report.ok:
+        fail(f"backup {report.manifest.id} failed verification: {', '.join(report.failures)}")
+    console.print(f"[green]backup {report.manifest.id} verified[/] in {report.seconds:.1f} s")
+
+
+@backup_app.command("restore")
+def backup_restore(
+    backup_id: Annotated[
+        str | None, typer.Argument(help="Backup id, or 'latest' (not with --to).")
+    ] = None,
+    target_db: Annotated[
+        str | None, typer.Option(help="New database to restore into (must not exist).")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Replace the live database (after a safety backup).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Point in time with its UTC offset: '2026-11-24 10:15:00-03'."),
+    ] = None,
+) -> None:
+    """Restore a backup into a new database (or, with --replace, over the live one)."""
+    settings = _settings()
+    if (backup_id is None) == (to is None):
+        fail("give a backup id, or --to TIME for point-in-time recovery (not both)")
+    if replace and not yes:
+        typer.confirm(
+            "Replace the live database? (a safety backup is taken first)",
+            abort=True,
+            err=True,
+        )
+    with _backups(settings) as backups:
+        if to is not None:
+            from fisioflow.backup.pitr import recover_to
+
+            result = recover_to(backups, to, target_db=target_db, replace=replace)
+        else:
+            result = backups.restore(
+                _resolve(backups, backup_id or ""), target_db=target_db, replace=replace
+            )
+    _report_restore(result)
+
+
+@backup_app.command("prune")
+def backup_prune() -> None:
+    """Delete backups outside the retention policy (FISIOFLOW_BACKUP_KEEP_*)."""
+    settings = _settings()
+    with _backups(settings) as backups:
+        deleted = backups.prune()
+    console.print(f"deleted {len(deleted)} backup(s){': ' if deleted else ''}{', '.join(deleted)}")
+
+
+@backup_app.command("keygen")
+def backup_keygen(
+    path: Annotated[Path, typer.Argument(help="Where to write the new key (must not exist).")],
+) -> None:
+    """Create a new backup key file (mode 0600) for FISIOFLOW_BACKUP_KEY_FILE."""
+    from fisioflow.backup.keys import BackupKeyError, create_key_file, key_id
+
+    try:
+        key = create_key_file(path)
+    except (BackupKeyError, OSError) as exc:
+        fail(str(exc))
+    console.print(f"[green]key {key_id(key)}[/] written to {path}; keep a copy somewhere safe")
+
+
+def _resolve(backups: Backups, backup_id: str) -> str:
+    if backup_id != "latest":
+        return backup_id
+    newest = backups.newest()
+    if newest is None:
+        fail(f"no backup in {backups.storage.where}")
+    return newest.id
+
+
+def _report_restore(result: RestoreResult) -> None:
+    if result.migrated_from:
+        console.print(f"migrated the restored schema from {result.migrated_from} to head")
+    if result.safety_backup:
+        console.print(f"safety backup of the replaced database: {result.safety_backup}")
+    if result.previous_kept_as:
+        console.print(f"the replaced database is kept as {result.previous_kept_as}")
+    console.print(f"[green]restored into database[/] {result.database} in {result.seconds:.1f} s")
+    typer.echo(result.database)
 
 
 def _load_demo_once(settings: Settings, location: DatabaseLocation) -> None:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -86,10 +86,48 @@ class Settings(BaseSettings):
     notification_retry_max_s: float = Field(default=3600, gt=0)
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=60, gt=0)
+    backup_dir: Path | None = Field(
+        default=None, description="Backups folder. Unset: <data dir>/backups."
+    )
+    backup_key_file: Path | None = Field(
+        default=None,
+        description="Backup encryption key file. Unset: <data dir>/backup.key (embedded only).",
+    )
+    backup_s3_bucket: str | None = None
+    backup_s3_prefix: str = "fisioflow/"
+    backup_s3_endpoint_url: str | None = None
+    backup_s3_region: str | None = None
+    backup_keep_daily: int = Field(default=14, ge=1)
+    backup_keep_weekly: int = Field(default=8, ge=0)
+    backup_keep_monthly: int = Field(default=12, ge=0)
+    backup_verify_max_age_hours: int = Field(default=48, ge=1)
+    backup_schedule: bool = True
+    backup_wal_archive: bool = True
+    backup_archive_timeout_s: int = Field(default=60, ge=1, le=3600)
+
+    @field_validator(
+        "backup_dir", "backup_key_file", "backup_s3_bucket", "backup_s3_endpoint_url",
+        "backup_s3_region", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def backup_folder(self) -> Path:
+        return (self.backup_dir or self.data_dir / "backups").expanduser().resolve()
+
+    @property
+    def backup_key_path(self) -> Path | None:
+        if self.backup_key_file is not None:
+            return self.backup_key_file.expanduser().resolve()
+        if self.embedded:
+            return (self.data_dir / "backup.key").expanduser().resolve()
+        return None
 
 
 @lru_cache

@@ -81,7 +81,7 @@ async def _run_jobs(
         with contextlib.suppress(AlreadyEnqueued):
             await jobs.configure_task("exercise.detect_missed_sessions").defer_async(timestamp=0)
         options = worker_options(
-            create_sessionmaker(app_engine), settings=settings, until_empty=True
+            create_sessionmaker(app_engine), location=database, settings=settings, until_empty=True
         )
         await jobs.run_worker_async(**options)
 

@@ -19,6 +19,8 @@ GLOBAL_TABLES = {
     "procrastinate_workers",
     # Health of each delivery channel (circuit breaker), shared by every clinic's jobs.
     "notification_circuit",
+    # Backup verification results (backup ids, times, table names): no health data.
+    "backup_verification",
 }
 # The tenant table itself: scoped by its own id.
 TENANT_ROOT = "clinic"

@@ -53,10 +53,29 @@ class EmbeddedPostgresError(RuntimeError):
     """A problem a person can fix; the message says how."""
 
 
+@dataclass(frozen=True)
+class WalArchive:
+    """Continuous archiving for point-in-time recovery (see backup/wal.py): applied at
+    every start (command-line settings), so a change takes effect at the next start."""
+
+    folder: Path  # where archive_command writes (the server's OS user must reach it)
+    archive_command: str
+    timeout_s: int
+
+    def options(self) -> list[str]:
+        return [
+            "-c", "archive_mode=on",
+            "-c", f"archive_command={self.archive_command}",
+            "-c", f"archive_timeout={self.timeout_s}",
+        ]  # fmt: skip
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
     fast_unsafe: bool = False
+    wal_archive: WalArchive | None = None
+    extra_options: tuple[str, ...] = ()
     _users_fd: IO[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -118,6 +137,15 @@ class EmbeddedPostgres:
         """Stop in immediate mode (like a crash); used by fault tests."""
         self._run("pg_ctl", "-D", str(self.pgdata), "-m", "immediate", "-w", "stop")
 
+    def hand_over_tree(self, root: Path) -> None:
+        """As root, give a whole folder (a restored data directory) to the server's user."""
+        if os.geteuid() != 0:
+            return
+        self._hand_to_pg_user(root)
+        for folder, dirs, files in os.walk(root):
+            for name in (*dirs, *files):
+                _chown(Path(folder) / name, PG_OS_USER_WHEN_ROOT)
+
     def bin(self, name: str) -> Path:
         return POSTGRES_BIN_PATH / name
 
@@ -168,6 +196,11 @@ class EmbeddedPostgres:
         socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._hand_to_pg_user(socket_dir)
         options = ["-k", str(socket_dir), *(_FAST_UNSAFE if self.fast_unsafe else [])]
+        if self.wal_archive is not None:
+            self.wal_archive.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._hand_to_pg_user(self.wal_archive.folder)
+            options += self.wal_archive.options()
+        options += self.extra_options
         log = self.data_dir / "postgresql.log"
         if os.geteuid() == 0:
             log.touch()

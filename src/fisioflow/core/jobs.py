@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 def job_app(location: DatabaseLocation) -> procrastinate.App:
     from fisioflow.audit import tasks as audit_tasks
     from fisioflow.auth import tasks as auth_tasks
+    from fisioflow.backup import tasks as backup_tasks
     from fisioflow.core import maintenance
     from fisioflow.exercise import tasks as exercise_tasks
     from fisioflow.notification import tasks as notification_tasks
@@ -54,6 +55,7 @@ def job_app(location: DatabaseLocation) -> procrastinate.App:
     auth_tasks.register(app)
     audit_tasks.register(app)
     exercise_tasks.register(app)
+    backup_tasks.register(app)
     maintenance.register(app)
     notification_tasks.register(app)
     return app
@@ -62,11 +64,12 @@ def job_app(location: DatabaseLocation) -> procrastinate.App:
 def worker_options(
     sessions: async_sessionmaker[AsyncSession],
     *,
+    location: DatabaseLocation,
     settings: Settings,
     until_empty: bool,
 ) -> dict[str, Any]:
     return {
-        "additional_context": {"sessions": sessions, "settings": settings},
+        "additional_context": {"sessions": sessions, "location": location, "settings": settings},
         "update_heartbeat_interval": settings.worker_heartbeat_s,
         "stalled_worker_timeout": settings.worker_heartbeat_s * 3,
         "shutdown_graceful_timeout": settings.shutdown_timeout_s,
@@ -80,6 +83,12 @@ def worker_options(
 def sessions(context: procrastinate.JobContext) -> async_sessionmaker[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = context.additional_context["sessions"]
     return maker
+
+
+def runtime(context: procrastinate.JobContext) -> tuple[Settings, DatabaseLocation]:
+    """Settings and database location, for tasks that work beside the ORM (backups)."""
+    extra = context.additional_context
+    return extra["settings"], extra["location"]
 
 
 def job_settings(context: procrastinate.JobContext) -> Settings:
@@ -115,7 +124,10 @@ async def run_worker(
     try:
         async with jobs.open_async():
             options = worker_options(
-                create_sessionmaker(engine), settings=settings, until_empty=until_empty
+                create_sessionmaker(engine),
+                location=location,
+                settings=settings,
+                until_empty=until_empty,
             )
             await _until_signalled(supervised(jobs, options))
     finally:

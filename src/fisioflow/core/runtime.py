@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -21,6 +22,9 @@ from fisioflow.core.migrations import (
 )
 from fisioflow.settings import Settings
 
+if TYPE_CHECKING:
+    from fisioflow.backup.wal import Sealer
+
 
 class DatabaseUnreachableError(RuntimeError):
     """The configured database cannot be used; the message says why in one line."""
@@ -29,9 +33,12 @@ class DatabaseUnreachableError(RuntimeError):
 @contextmanager
 def database(settings: Settings) -> Iterator[DatabaseLocation]:
     """Yield where the database is; the embedded server stays up for the block."""
-    embedded = EmbeddedPostgres(settings.data_dir) if settings.embedded else None
+    embedded = _embedded(settings)
+    sealer = _wal_sealer(settings, embedded)
     if embedded is not None:
         embedded.acquire()
+    if sealer is not None:
+        sealer.start()
     try:
         try:
             location = locate(settings, embedded)
@@ -46,6 +53,24 @@ def database(settings: Settings) -> Iterator[DatabaseLocation]:
     finally:
         if embedded is not None:
             embedded.release()
+        if sealer is not None:
+            sealer.stop()  # after release: seals what the server archived as it stopped
+
+
+def _embedded(settings: Settings) -> EmbeddedPostgres | None:
+    if not settings.embedded:
+        return None
+    from fisioflow.backup.wal import archive_for
+
+    return EmbeddedPostgres(settings.data_dir, wal_archive=archive_for(settings))
+
+
+def _wal_sealer(settings: Settings, embedded: EmbeddedPostgres | None) -> Sealer | None:
+    if embedded is None or embedded.wal_archive is None:
+        return None
+    from fisioflow.backup.wal import Sealer
+
+    return Sealer(settings)
 
 
 def migrate(location: DatabaseLocation, settings: Settings) -> None:

@@ -10,6 +10,7 @@ from fisioflow.models.appointment import (
     TimeOff,
 )
 from fisioflow.models.audit import AuditEvent
+from fisioflow.models.backup import BackupVerification
 from fisioflow.models.base import Base
 from fisioflow.models.clinic import Clinic
 from fisioflow.models.engagement import (
@@ -62,6 +63,7 @@ __all__ = [
     "Appointment",
     "AppointmentSeries",
     "AuditEvent",
+    "BackupVerification",
     "Base",
     "Clinic",
     "DiaryEntry",
