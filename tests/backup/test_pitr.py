@@ -86,6 +86,25 @@ class TestPointInTimeRecovery:
         for path in sealed:
             assert b"pitr-t2" not in path.read_bytes()
 
+    def test_restore_to_a_moment_after_the_last_write(
+        self, archiving: tuple[Settings, DatabaseLocation]
+    ) -> None:
+        settings, location = archiving
+        assert base_backup(Backups.open(settings, location), required=True) is not None
+        add_clinic(location, "pitr-last")
+        time.sleep(0.5)
+        moment = dt.datetime.now(BRT).strftime("%Y-%m-%d %H:%M:%S.%f") + "-03"
+        result = subprocess.run(
+            [*FISIOFLOW, "backup", "restore", "--to", moment, "--target-db", "idle"],
+            env=environment(settings.data_dir),
+            cwd=settings.data_dir.parent,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr
+        assert slugs(location, "idle") == {"pitr-last"}
+
     def test_a_time_without_offset_is_refused(
         self, archiving: tuple[Settings, DatabaseLocation]
     ) -> None:

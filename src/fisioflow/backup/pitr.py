@@ -169,6 +169,10 @@ def archive_current_wal(server: Server) -> None:
     with server.connect(autocommit=True) as conn:
         if _show(conn, "archive_mode") == "off":
             return
+        # Trap: recovery stops at the first commit after the target; a moment after the
+        # last write would find none and PostgreSQL refuses ("recovery ended before
+        # configured recovery target was reached"). A transaction with an xid writes one.
+        conn.execute("select pg_current_xact_id()")
         row = conn.execute("select pg_walfile_name(pg_switch_wal())").fetchone()
         assert row is not None
         needed = str(row[0])
