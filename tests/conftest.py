@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fisioflow.app import create_app
 from fisioflow.core.bootstrap import bootstrap, libpq_dsn
+from fisioflow.core.branches import clone_database, drop_database
 from fisioflow.core.database import (
     OWNER_ROLE,
     DatabaseLocation,
@@ -94,18 +95,13 @@ def _drop_stale_templates(conn: psycopg.Connection[tuple[object, ...]], *, keep:
 
 @pytest.fixture
 def database(embedded_pg: EmbeddedPostgres, template_db: str) -> Iterator[DatabaseLocation]:
-    """A private, migrated database for one test."""
+    """A private, migrated database for one test: a branch of the template, made with
+    the same code as `fisioflow db branch create`."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     su = libpq_dsn(make_url(embedded_pg.url()))
-    with psycopg.connect(su, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("create database {} template {} owner {} strategy file_copy").format(
-                sql.Identifier(name), sql.Identifier(template_db), sql.Identifier(OWNER_ROLE)
-            )
-        )
+    clone_database(su, source=template_db, target=name, owner=OWNER_ROLE)
     yield location_for(embedded_pg, name)
-    with psycopg.connect(su, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+    drop_database(su, name)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from fisioflow import __version__
 from fisioflow.api import routers
 from fisioflow.auth.state import AuthState
 from fisioflow.core.bootstrap import libpq_dsn
+from fisioflow.core.branches import on_branch
 from fisioflow.core.database import (
     DatabaseLocation,
     create_engine,
@@ -41,7 +42,7 @@ def app_from_environment() -> FastAPI:
     settings = get_settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     embedded = EmbeddedPostgres(settings.data_dir) if settings.embedded else None
-    return create_app(settings, locate(settings, embedded))
+    return create_app(settings, on_branch(settings, locate(settings, embedded)))
 
 
 def create_app(settings: Settings, location: DatabaseLocation) -> FastAPI:

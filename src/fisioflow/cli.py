@@ -21,6 +21,7 @@ from rich.console import Console
 
 from fisioflow import __version__
 from fisioflow.core.bootstrap import libpq_dsn
+from fisioflow.core.branches import MAIN, BranchError, Branches, BranchNameError, branches
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.core.embedded import POSTGRES_BIN_PATH, EmbeddedPostgresError
 from fisioflow.core.logging import configure_logging
@@ -40,6 +41,8 @@ backup_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(backup_app, name="backup")
+branch_app = typer.Typer(help="Database branches: isolated copies of the database.")
+db_app.add_typer(branch_app, name="branch", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)
 
 if TYPE_CHECKING:
@@ -48,11 +51,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 HostOption = Annotated[str | None, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on.")]
+BranchOption = Annotated[
+    str | None,
+    typer.Option(help="Use this database branch instead of main (or FISIOFLOW_BRANCH)."),
+]
 
 _CLEAR_ERRORS = (
     EmbeddedPostgresError,
     DatabaseUnreachableError,
     SchemaBehindError,
+    BranchError,
     ValueError,
 )
 
@@ -61,9 +69,9 @@ class PortInUseError(RuntimeError):
     pass
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, *, code: int = 1) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 @contextmanager
@@ -71,6 +79,8 @@ def clear_errors() -> Iterator[None]:
     """Known failures end the command with one line and exit code 1, no traceback."""
     try:
         yield
+    except BranchNameError as exc:  # a usage error, like a bad option
+        fail(str(exc), code=2)
     except (*_CLEAR_ERRORS, PortInUseError) as exc:
         fail(str(exc))
 
@@ -87,7 +97,7 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def _settings() -> Settings:
+def _settings(*, branch: str | None = None) -> Settings:
     try:
         settings = get_settings()
     except ValidationError as exc:
@@ -95,6 +105,10 @@ def _settings() -> Settings:
     except ValueError as exc:
         fail(f"invalid configuration: {' '.join(str(exc).split())}")
     configure_logging(level=settings.log_level, fmt=settings.log_format)
+    if branch is not None:
+        # Worker processes of a multi-worker server read their settings from the environment.
+        os.environ["FISIOFLOW_BRANCH"] = branch
+        settings = settings.model_copy(update={"branch": branch})
     return settings
 
 
@@ -105,18 +119,18 @@ def version() -> None:
 
 
 @app.command("migrate")
-def migrate_command() -> None:
+def migrate_command(branch: BranchOption = None) -> None:
     """Upgrade the database schema to the latest revision."""
-    settings = _settings()
+    settings = _settings(branch=branch)
     with clear_errors(), database(settings) as location:
         migrate(location, settings)
     console.print("[green]database schema is up to date[/]")
 
 
 @app.command()
-def serve(host: HostOption = None, port: PortOption = None) -> None:
+def serve(host: HostOption = None, port: PortOption = None, branch: BranchOption = None) -> None:
     """Serve the API against an already migrated database."""
-    settings = _settings()
+    settings = _settings(branch=branch)
     with clear_errors(), database(settings) as location:
         ensure_current(location)
         _serve(settings, location, host=host, port=port)
@@ -127,23 +141,24 @@ def worker(
     until_empty: Annotated[
         bool, typer.Option(help="Exit when no job is due (for cron or a one-off drain).")
     ] = False,
+    branch: BranchOption = None,
 ) -> None:
     """Run the job worker (periodic tasks included)."""
     import asyncio
 
     from fisioflow.core.jobs import run_worker
 
-    settings = _settings()
+    settings = _settings(branch=branch)
     with clear_errors(), database(settings) as location:
         ensure_current(location)
         asyncio.run(run_worker(location, settings=settings, until_empty=until_empty))
 
 
 @app.command()
-def run(host: HostOption = None, port: PortOption = None) -> None:
+def run(host: HostOption = None, port: PortOption = None, branch: BranchOption = None) -> None:
     """Start everything: database, migrations, demo data (once), the server and the job
     worker in the same process."""
-    settings = _settings()
+    settings = _settings(branch=branch)
     with clear_errors(), database(settings) as location:
         migrate(location, settings)
         _load_demo_once(settings, location)
@@ -381,6 +396,53 @@ def _report_restore(result: RestoreResult) -> None:
         console.print(f"the replaced database is kept as {result.previous_kept_as}")
     console.print(f"[green]restored into database[/] {result.database} in {result.seconds:.1f} s")
     typer.echo(result.database)
+
+
+@branch_app.command("create")
+def branch_create(
+    name: Annotated[str, typer.Argument(help="Branch name: lowercase letters, digits, '-'.")],
+    from_: Annotated[str, typer.Option("--from", help="Parent: main or a branch.")] = MAIN,
+    force: Annotated[
+        bool, typer.Option(help="Disconnect other sessions of the parent (self-hosted).")
+    ] = False,
+) -> None:
+    """Create an isolated copy of main (or of another branch)."""
+    with _branches() as found:
+        branch = found.create(name, parent=from_, force=force)
+    console.print(f"[green]created branch[/] {branch.name} (from {branch.parent}, {branch.ref})")
+
+
+@branch_app.command("list")
+def branch_list() -> None:
+    """List the branches: name, parent, creation time."""
+    with _branches() as found:
+        listed = found.listing()
+    for branch in listed:
+        created = branch.created_at.isoformat() if branch.created_at else "-"
+        typer.echo(f"{branch.name}\t{branch.parent}\t{created}")
+
+
+@branch_app.command("delete")
+def branch_delete(name: Annotated[str, typer.Argument(help="Branch to delete.")]) -> None:
+    """Delete a branch and everything in it (never main)."""
+    with _branches() as found:
+        found.delete(name)
+    console.print(f"[green]deleted branch[/] {name}")
+
+
+@branch_app.command("url")
+def branch_url(name: Annotated[str, typer.Argument(help="Branch (or main).")]) -> None:
+    """Print the owner connection URL of a branch."""
+    with _branches() as found:
+        location = found.location(name)
+    typer.echo(libpq_dsn(location.owner_url))
+
+
+@contextmanager
+def _branches() -> Iterator[Branches]:
+    settings = _settings().model_copy(update={"branch": None})
+    with clear_errors(), database(settings) as location:
+        yield branches(settings, location)
 
 
 def _load_demo_once(settings: Settings, location: DatabaseLocation) -> None:

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     notification_retry_max_s: float = Field(default=3600, gt=0)
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=60, gt=0)
+    branch: str | None = Field(
+        default=None, description="Serve a database branch instead of main (`--branch`)."
+    )
+    neon_api_key: SecretStr | None = Field(default=None, validation_alias="NEON_API_KEY")
+    neon_project_id: str | None = Field(default=None, validation_alias="NEON_PROJECT_ID")
+    neon_api_url: str = "https://console.neon.tech/api/v2"
     backup_dir: Path | None = Field(
         default=None, description="Backups folder. Unset: <data dir>/backups."
     )

@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
 from fisioflow.core.bootstrap import bootstrap, libpq_dsn
+from fisioflow.core.branches import on_branch
 from fisioflow.core.database import DatabaseLocation, locate
 from fisioflow.core.embedded import EmbeddedPostgres
 from fisioflow.core.migrations import (
@@ -49,7 +50,7 @@ def database(settings: Settings) -> Iterator[DatabaseLocation]:
             ) from exc
         if embedded is not None:
             bootstrap(location, app_role=settings.app_db_role)
-        yield location
+        yield on_branch(settings, location)
     finally:
         if embedded is not None:
             embedded.release()
