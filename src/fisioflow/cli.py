@@ -22,11 +22,16 @@ from rich.console import Console
 from fisioflow import __version__
 from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.branches import MAIN, BranchError, Branches, BranchNameError, branches
+from fisioflow.core.crypto import Secret
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.core.embedded import POSTGRES_BIN_PATH, EmbeddedPostgresError
 from fisioflow.core.logging import configure_logging
 from fisioflow.core.migrations import SchemaBehindError
 from fisioflow.core.runtime import DatabaseUnreachableError, database, ensure_current, migrate
+from fisioflow.portability.archive import ArchiveError
+from fisioflow.portability.catalog import CatalogError
+from fisioflow.portability.exporter import ClinicNotFoundError
+from fisioflow.portability.importer import ImportRefusedError
 from fisioflow.settings import Settings, get_settings
 
 app = typer.Typer(name="fisioflow", help="FisioFlow clinic platform.", no_args_is_help=True)
@@ -61,6 +66,10 @@ _CLEAR_ERRORS = (
     DatabaseUnreachableError,
     SchemaBehindError,
     BranchError,
+    ArchiveError,
+    ImportRefusedError,
+    ClinicNotFoundError,
+    CatalogError,
     ValueError,
 )
 
@@ -230,6 +239,80 @@ def audit_verify(
         )
     if broken:
         raise typer.Exit(1)
+
+
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(help="File with the archive key (base64 of 32 bytes); default from settings."),
+]
+PassphraseOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="FISIOFLOW_EXPORT_PASSPHRASE", help="Encrypt with a passphrase instead of a key."
+    ),
+]
+
+
+@clinic_app.command("export")
+def clinic_export(
+    slug: Annotated[str, typer.Argument(help="The clinic's slug.")],
+    output: Annotated[Path | None, typer.Option(help="Archive file to write.")] = None,
+    key_file: KeyFileOption = None,
+    passphrase: PassphraseOption = None,
+) -> None:
+    """Write an encrypted archive of everything a clinic owns (LGPD portability)."""
+    from fisioflow.portability.exporter import export_clinic
+
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        secret = _archive_secret(settings, key_file=key_file, passphrase=passphrase)
+        target = output or Path(f"{slug}-{_stamp()}.ffclinic")
+        manifest = export_clinic(location.owner_url, slug, output=target, secret=secret)
+    rows = sum(t.rows for t in manifest.tables)
+    console.print(
+        f"[green]exported[/] {slug}: {rows} rows in {len(manifest.tables)} tables to {target}"
+    )
+
+
+@clinic_app.command("import")
+def clinic_import(
+    file: Annotated[Path, typer.Argument(help="Archive written by `clinic export`.")],
+    key_file: KeyFileOption = None,
+    passphrase: PassphraseOption = None,
+) -> None:
+    """Load a clinic archive into this database (same schema revision), all or nothing."""
+    from fisioflow.portability.importer import import_clinic
+
+    settings = _settings()
+    with clear_errors(), database(settings) as location:
+        ensure_current(location)
+        secret = _archive_secret(settings, key_file=key_file, passphrase=passphrase)
+        manifest = import_clinic(location.owner_url, file, secret=secret)
+    rows = sum(t.rows for t in manifest.tables)
+    console.print(f"[green]imported[/] {manifest.clinic['slug']}: {rows} rows")
+
+
+def _archive_secret(settings: Settings, *, key_file: Path | None, passphrase: str | None) -> Secret:
+    from fisioflow.core.crypto import Secret, key_from_file, parse_key
+
+    if key_file is not None:
+        return key_from_file(key_file)
+    if passphrase:
+        return Secret(passphrase=passphrase)
+    if settings.export_key_file is not None:
+        return key_from_file(settings.export_key_file)
+    if settings.export_key is not None:
+        return parse_key(settings.export_key.get_secret_value(), source="FISIOFLOW_EXPORT_KEY")
+    raise ValueError(
+        "no archive key: set FISIOFLOW_EXPORT_KEY_FILE or FISIOFLOW_EXPORT_KEY "
+        "(openssl rand -base64 32), or pass --key-file or --passphrase"
+    )
+
+
+def _stamp() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 @db_app.command("shell")

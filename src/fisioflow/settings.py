@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     neon_api_key: SecretStr | None = Field(default=None, validation_alias="NEON_API_KEY")
     neon_project_id: str | None = Field(default=None, validation_alias="NEON_PROJECT_ID")
     neon_api_url: str = "https://console.neon.tech/api/v2"
+    export_key: SecretStr | None = Field(
+        default=None,
+        description="Clinic archive key: base64 of 32 bytes (openssl rand -base64 32).",
+    )
+    export_key_file: Path | None = Field(
+        default=None, description="File holding the clinic archive key (base64)."
+    )
     backup_dir: Path | None = Field(
         default=None, description="Backups folder. Unset: <data dir>/backups."
     )
