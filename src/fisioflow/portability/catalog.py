@@ -156,11 +156,25 @@ def _topological(graph: _Graph) -> list[Table]:
         blocked = {k.child for k in edges if k.child in remaining and k.parent in remaining}
         ready = sorted(remaining - blocked)
         if not ready:
-            edges.remove(_break(graph, [k for k in edges if k.child in remaining]))
+            live = [k for k in edges if k.child in remaining and k.parent in remaining]
+            edges.remove(_break(graph, [k for k in live if _reaches(live, k.parent, k.child)]))
             continue
         order.extend(ready)
         remaining -= set(ready)
     return [_finish(graph, name) for name in order]
+
+
+def _reaches(edges: list[ForeignKey], start: str, goal: str) -> bool:
+    """Whether `start` depends, through foreign keys, on `goal` (the edge is on a cycle)."""
+    seen, stack = set(), [start]
+    while stack:
+        node = stack.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(k.parent for k in edges if k.child == node)
+    return False
 
 
 def _break(graph: _Graph, candidates: list[ForeignKey]) -> ForeignKey:
