@@ -20,6 +20,7 @@ from fisioflow.health.endpoints import router as health_router
 from fisioflow.notification.endpoints import router as notification_router
 from fisioflow.notification.link_endpoints import router as reminder_link_router
 from fisioflow.patient.endpoints import router as patient_router
+from fisioflow.portability.endpoints import router as portability_router
 from fisioflow.practitioner.endpoints import router as practitioner_router
 from fisioflow.prescription.endpoints import router as prescription_router
 from fisioflow.program.endpoints import router as program_router
@@ -37,6 +38,7 @@ def routers() -> list[APIRouter]:
         user_router,
         practitioner_router,
         patient_router,
+        portability_router,
         record_router,
         scheduling_router,
         scheduling_resource_router,
