@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.fixtures.audit import audit_events
 from tests.fixtures.clinical import create_patient
 from tests.fixtures.identity import create_clinic, create_user
 from tests.fixtures.records import (
@@ -108,3 +110,31 @@ class TestWho:
         team = await create_team(client)
         response = await client.get(url(team))
         assert response.status_code == 401
+
+
+class TestAccessEvent:
+    async def test_an_export_is_one_read_event_naming_who_took_the_chart(
+        self, client: httpx.AsyncClient, owner_engine: AsyncEngine
+    ) -> None:
+        team = await create_team(client)
+        await exported(client, team, team.practitioner.headers)
+        events = await audit_events(
+            owner_engine,
+            team.admin.clinic_id,
+            where="operation = 'READ' and table_name = 'patient_export'",
+        )
+        assert len(events) == 1
+        assert str(events[0]["patient_id"]) == team.patient_id
+        assert str(events[0]["record_id"]) == team.patient_id
+        assert events[0]["actor_user_id"] == team.practitioner.user_id
+
+    async def test_a_refused_export_records_nothing(
+        self, client: httpx.AsyncClient, owner_engine: AsyncEngine
+    ) -> None:
+        team = await create_team(client)
+        receptionist = await create_user(client, team.admin, role="receptionist")
+        assert (await client.get(url(team), headers=receptionist.headers)).status_code == 404
+        events = await audit_events(
+            owner_engine, team.admin.clinic_id, where="table_name = 'patient_export'"
+        )
+        assert events == []

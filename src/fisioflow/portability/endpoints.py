@@ -19,4 +19,10 @@ router = APIRouter(prefix=f"{API_V1}/patients", tags=["patients"])
 async def export_patient(patient_id: uuid.UUID, ctx: Auth) -> PatientExport:
     """Everything the clinic holds about one patient that the caller may read, as JSON:
     for the patient themself, the clinic's admins and the patient's practitioner."""
-    return await service.export_patient(ctx.session, ctx.principal, ctx.identity, patient_id)
+    return await service.export_patient(
+        ctx.session,
+        principal=ctx.principal,
+        identity=ctx.identity,
+        access=ctx.access,
+        patient_id=patient_id,
+    )

@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fisioflow.audit.access import AccessLog
 from fisioflow.auth.permissions import Permission, ensure_allowed
 from fisioflow.auth.principal import Principal, Role
 from fisioflow.auth.repository import Identity
@@ -24,11 +24,16 @@ from fisioflow.patient import service as patient_service
 from fisioflow.portability import repository
 from fisioflow.portability.schemas import ExportClinic, PatientExport
 
-log = structlog.get_logger("fisioflow.access")
+EXPORT = "patient_export"  # the access event's table_name
 
 
 async def export_patient(
-    session: AsyncSession, principal: Principal, identity: Identity, patient_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    identity: Identity,
+    access: AccessLog,
+    patient_id: uuid.UUID,
 ) -> PatientExport:
     await _ensure_may_export(session, principal, patient_id)
     patient = await repository.patient_row(session, principal.tenant_id, patient_id)
@@ -38,24 +43,13 @@ async def export_patient(
         table.name: await repository.rows_of(session, table, principal.tenant_id, patient_id)
         for table in await repository.patient_tables(session)
     }
-    record_access(principal, patient_id=patient_id, tables=sorted(data))
+    # The whole chart leaves the clinic: one access event, the patient as its record.
+    access.viewed(EXPORT, patient_id=patient_id, ids=[patient_id])
     return PatientExport(
         exported_at=dt.datetime.now(dt.UTC),
         clinic=ExportClinic(id=str(identity.clinic_id), name=identity.clinic_name),
         patient=patient,
         data=data,
-    )
-
-
-def record_access(principal: Principal, *, patient_id: uuid.UUID, tables: list[str]) -> None:
-    """The export as an access event: who took which patient's data. The one call site
-    for the audit trail."""
-    log.info(
-        "patient.exported",
-        patient_id=str(patient_id),
-        user_id=str(principal.user_id),
-        role=str(principal.role),
-        tables=tables,
     )
 
 
