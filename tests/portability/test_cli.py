@@ -44,9 +44,19 @@ async def test_export_then_import(
     imported = cli("clinic", "import", str(archive), data_dir=data, **env_for(second_database, key))
     assert imported.returncode == 0, imported.stderr
     clinic_id = populated.team.admin.clinic_id
-    assert clinic_rows(second_database.owner_url, clinic_id) == clinic_rows(
-        database.owner_url, clinic_id
+    before = clinic_rows(database.owner_url, clinic_id)
+    after = clinic_rows(second_database.owner_url, clinic_id)
+    assert after["audit_event"][:-1] == before["audit_event"]  # + the import's own event
+    assert after["audit_event"][-1]["actor"] == "command:clinic import"
+    chain = ("audit_event", "audit_chain_head")
+    assert {t: r for t, r in after.items() if t not in chain} == {
+        t: r for t, r in before.items() if t not in chain
+    }
+    verified = cli(
+        "audit", "verify", "--clinic", slug, data_dir=data, **env_for(second_database, key)
     )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"{slug}: {len(after['audit_event']):,} events, chain intact" in verified.stdout
 
     again = cli("clinic", "import", str(archive), data_dir=data, **env_for(second_database, key))
     assert_one_error_line(again, f"clinic '{slug}' already exists")

@@ -3,6 +3,7 @@ intact, signed records still verify, triggers back on, the clinic usable at its 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,7 @@ import psycopg
 import pytest
 
 from fisioflow.app import create_app
+from fisioflow.audit.commands import verify_from_cli
 from fisioflow.core.crypto import Secret
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.models import RecordEntry
@@ -49,7 +51,15 @@ class TestRoundTrip:
         manifest = import_clinic(second_database.owner_url, archive, secret=secret)
         before = clinic_rows(database.owner_url, clinic_id)
         after = clinic_rows(second_database.owner_url, clinic_id)
-        assert after == before
+        # The import adds one event of its own at the end of the chain; all else is equal.
+        *moved, imported = after["audit_event"]
+        head, moved_head = after["audit_chain_head"], before["audit_chain_head"]
+        assert imported["actor"] == "command:clinic import"
+        assert imported["seq"] == moved_head[0]["seq"] + 1
+        assert imported["prev_hash"] == moved_head[0]["hash"]
+        assert head == [{**moved_head[0], "seq": imported["seq"], "prev_hash": imported["prev_hash"],
+                         "hash": imported["hash"]}]  # fmt: skip
+        assert {**after, "audit_event": moved, "audit_chain_head": moved_head} == before
         assert manifest.rows() == {name: len(rows) for name, rows in before.items()}
         for table in (
             "clinic",
@@ -60,6 +70,8 @@ class TestRoundTrip:
             "patient_search",
             "practitioner",
             "record_entry",
+            "audit_event",
+            "audit_chain_head",
         ):
             assert before[table], f"the fixture left {table} empty: the test proves nothing"
         with psycopg.connect(superuser(second_database.owner_url)) as conn:
@@ -124,6 +136,34 @@ class TestRoundTrip:
                 records = await client.get(team.records(), headers=headers)
         assert [p["id"] for p in found.json()["items"]] == [team.patient_id]
         assert len(records.json()["items"]) == 3  # signed entry, its addendum, a draft
+
+    async def test_the_audit_chain_verifies_and_grows_at_the_new_home(
+        self,
+        populated: Populated,
+        archive: Path,
+        second_database: DatabaseLocation,
+        secret: Secret,
+        settings: Settings,
+    ) -> None:
+        import_clinic(second_database.owner_url, archive, secret=secret)
+        slug = populated.team.admin.clinic_slug
+        [imported] = await asyncio.to_thread(verify_from_cli, settings, second_database, slug=slug)
+        assert imported.report.broken is None
+        application = create_app(settings, second_database)
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                logged_in = await login(client, populated.team.admin)
+                headers = {"Authorization": f"Bearer {logged_in.json()['access_token']}"}
+                created = await client.post(
+                    "/api/v1/patients",
+                    json={"full_name": "Paciente Depois da Mudança"},
+                    headers=headers,
+                )
+                assert created.status_code == 201, created.text
+        [after] = await asyncio.to_thread(verify_from_cli, settings, second_database, slug=slug)
+        assert after.report.broken is None
+        assert after.report.events > imported.report.events
 
     def test_passphrase(
         self,

@@ -38,7 +38,7 @@ def export_clinic(owner_url: URL, slug: str, *, output: Path, secret: Secret) ->
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         clinic = _clinic(conn, slug)
-        set_tenancy(conn, clinic["id"], actor="clinic export")
+        set_tenancy(conn, clinic["id"], actor="command:clinic export")
         spools = [_dump(conn, table, clinic["id"]) for table in tenant_tables(conn)]
         manifest = Manifest(
             clinic=clinic,

@@ -16,7 +16,14 @@ in ONE transaction as the table owner:
    commits: import in a quiet hour;
 3. insert each table's rows with `jsonb_populate_recordset` in catalog order (parents
    first, cycles broken at deferred columns, then filled);
-4. compare each table's row count with the manifest, re-enable triggers, commit.
+4. compare each table's row count with the manifest, re-enable triggers;
+5. record the import itself as one audit event (actor `command:clinic import`), written
+   by the chain trigger on top of the imported chain head, then commit.
+
+The audit trail moves verbatim: `audit_event` rows keep their id, seq, time, actor and
+hash (their trigger is off during the load, so nothing is rewritten or added), and
+`audit_chain_head` comes along, so `fisioflow audit verify` passes at the new home and
+the next event continues the same chain.
 
 COPY is not an option: PostgreSQL refuses COPY FROM into a table with row-level security.
 """
@@ -30,6 +37,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from sqlalchemy.engine import URL
 
 from fisioflow.core.bootstrap import libpq_dsn
@@ -39,6 +47,7 @@ from fisioflow.portability.catalog import Table, tenant_tables
 from fisioflow.portability.exporter import schema_revision, set_tenancy
 
 BATCH = 1000
+ACTOR = "command:clinic import"
 
 
 class ImportRefusedError(RuntimeError):
@@ -66,7 +75,7 @@ def _load(conn: psycopg.Connection[Any], archive: OpenArchive) -> None:
     manifest = archive.manifest
     _check_revision(conn, manifest)
     clinic_id = manifest.clinic["id"]
-    set_tenancy(conn, clinic_id, actor="clinic import")
+    set_tenancy(conn, clinic_id, actor=ACTOR)
     _check_absent(conn, manifest)
     tables = tenant_tables(conn, weights=manifest.rows())
     _check_tables(tables, manifest)
@@ -78,6 +87,7 @@ def _load(conn: psycopg.Connection[Any], archive: OpenArchive) -> None:
             _fill_deferred(conn, table, archive.lines(table.name))
     _check_counts(conn, tables, manifest)
     _set_triggers(conn, tables, enabled=True)
+    _record_import(conn, manifest)
 
 
 def _check_revision(conn: psycopg.Connection[Any], manifest: Manifest) -> None:
@@ -165,6 +175,22 @@ def _check_counts(conn: psycopg.Connection[Any], tables: list[Table], manifest: 
                 f"{table.name}: {row[0] if row else 0} rows loaded, the manifest says "
                 f"{expected[table.name]}; nothing was imported"
             )
+
+
+def _record_import(conn: psycopg.Connection[Any], manifest: Manifest) -> None:
+    clinic_id = manifest.clinic["id"]
+    detail = {
+        "import": {
+            "exported_at": manifest.created_at,
+            "fisioflow_version": manifest.fisioflow_version,
+            "rows": manifest.rows(),
+        }
+    }
+    conn.execute(
+        "insert into audit_event (tenant_id, operation, table_name, record_id, detail)"
+        " values (%s, 'INSERT', 'clinic', %s, %s)",
+        [clinic_id, clinic_id, Jsonb(detail)],
+    )
 
 
 def batched(lines: Iterable[bytes], size: int) -> Iterator[tuple[bytes, ...]]:
