@@ -22,7 +22,6 @@ from rich.console import Console
 from fisioflow import __version__
 from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.branches import MAIN, BranchError, Branches, BranchNameError, branches
-from fisioflow.core.crypto import Secret
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.core.embedded import POSTGRES_BIN_PATH, EmbeddedPostgresError
 from fisioflow.core.logging import configure_logging
@@ -32,6 +31,7 @@ from fisioflow.portability.archive import ArchiveError
 from fisioflow.portability.catalog import CatalogError
 from fisioflow.portability.exporter import ClinicNotFoundError
 from fisioflow.portability.importer import ImportRefusedError
+from fisioflow.portability.keys import Secret
 from fisioflow.settings import Settings, get_settings
 
 app = typer.Typer(name="fisioflow", help="FisioFlow clinic platform.", no_args_is_help=True)
@@ -293,7 +293,7 @@ def clinic_import(
 
 
 def _archive_secret(settings: Settings, *, key_file: Path | None, passphrase: str | None) -> Secret:
-    from fisioflow.core.crypto import Secret, key_from_file, parse_key
+    from fisioflow.portability.keys import Secret, key_from_file, parse_key
 
     if key_file is not None:
         return key_from_file(key_file)

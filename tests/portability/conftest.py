@@ -17,10 +17,10 @@ from sqlalchemy.engine import URL, make_url
 
 from fisioflow.core.bootstrap import libpq_dsn
 from fisioflow.core.branches import clone_database, drop_database
-from fisioflow.core.crypto import Secret
 from fisioflow.core.database import OWNER_ROLE, DatabaseLocation
 from fisioflow.core.embedded import EmbeddedPostgres
 from fisioflow.portability.catalog import Table, tenant_tables
+from fisioflow.portability.keys import Secret
 from tests.conftest import location_for
 from tests.fixtures.clinical import create_patient
 from tests.fixtures.records import Team, create_team, patient_portal, signed_entry, write_entry
@@ -86,3 +86,20 @@ def _rows(conn: psycopg.Connection[Any], table: Table, clinic_id: uuid.UUID) -> 
         sql.SQL(", ").join(sql.Identifier(c) for c in table.key),
     )
     return [row[0] for row in conn.execute(query, [clinic_id])]
+
+
+def assert_moved(before: dict[str, list[Any]], after: dict[str, list[Any]]) -> None:
+    """`after` holds every row of `before`, plus the import's own audit event at the end
+    of the chain (and the chain head advanced past it): nothing else differs."""
+    *moved, imported = after["audit_event"]
+    [head], [moved_head] = after["audit_chain_head"], before["audit_chain_head"]
+    assert imported["actor"] == "command:clinic import"
+    assert imported["seq"] == moved_head["seq"] + 1
+    assert imported["prev_hash"] == moved_head["hash"]
+    advanced = {
+        "seq": imported["seq"],
+        "prev_hash": imported["prev_hash"],
+        "hash": imported["hash"],
+    }
+    assert head == {**moved_head, **advanced}
+    assert {**after, "audit_event": moved, "audit_chain_head": [moved_head]} == before

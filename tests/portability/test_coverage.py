@@ -10,12 +10,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from fisioflow.core.crypto import Secret
 from fisioflow.core.database import DatabaseLocation
 from fisioflow.portability.catalog import GLOBAL_TABLES, CatalogError, tenant_tables
 from fisioflow.portability.exporter import export_clinic
 from fisioflow.portability.importer import import_clinic
-from tests.portability.conftest import clinic_rows, superuser
+from fisioflow.portability.keys import Secret
+from tests.portability.conftest import assert_moved, clinic_rows, superuser
 
 ALL_TABLES = """
 select c.relname, exists (select 1 from pg_attribute a where a.attrelid = c.oid
@@ -85,6 +85,7 @@ def test_a_tenant_table_added_later_moves_with_its_clinic(
     export_clinic(database.owner_url, "nova", output=path, secret=secret)
     manifest = import_clinic(second_database.owner_url, path, secret=secret)
     assert manifest.rows()["wellness_note"] == 2
-    assert clinic_rows(second_database.owner_url, clinic_id) == clinic_rows(
-        database.owner_url, clinic_id
+    assert_moved(
+        clinic_rows(database.owner_url, clinic_id),
+        clinic_rows(second_database.owner_url, clinic_id),
     )

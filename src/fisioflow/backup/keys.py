@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import os
 import secrets
 from pathlib import Path
 
-KEY_BYTES = 32
+from fisioflow.core.sealing import KEY_BYTES, key_id
+
+__all__ = ["BackupKeyError", "create_key_file", "key_id", "load_key", "read_key_file"]
 
 
 class BackupKeyError(ValueError):
     """The key is missing, unreadable or malformed; the message says what to do."""
-
-
-def key_id(key: bytes) -> str:
-    """A short public fingerprint: tells which key a backup needs, reveals nothing."""
-    return hashlib.sha256(b"fisioflow-backup-key-id\x00" + key).hexdigest()[:16]
 
 
 def create_key_file(path: Path) -> bytes:

@@ -1,5 +1,9 @@
 """The clinic archive: a gzip'd tar of `manifest.json` and `tables/<table>.jsonl`, sealed
-with AES-256-GCM (`core/crypto.py`).
+with chunked AES-256-GCM (`core/sealing.py`, the same construction as backups).
+
+File layout: `FFCLINIC` | kdf (1 byte: 0 key, 1 passphrase) | salt (16) | key id (16,
+`sealing.key_id` of the sealing key: tells a wrong key from a damaged file) | a sealed
+stream. The sealing key is the 32-byte key itself, or scrypt(passphrase, salt).
 
 Each JSON Lines file holds one row per line as PostgreSQL's `to_jsonb(row)` renders it,
 so every type round-trips through `jsonb_populate_recordset` on import. The manifest names
@@ -20,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import tarfile
 import tempfile
 import zlib
@@ -29,12 +34,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from fisioflow.core.crypto import CryptoError, EncryptingWriter, Secret, decrypt
+from fisioflow.core.sealing import (
+    CHUNK_SIZE,
+    DecryptingReader,
+    EncryptingWriter,
+    SealError,
+    key_id,
+    passphrase_key,
+)
+from fisioflow.portability.keys import Secret
 
 FORMAT = "fisioflow-clinic-export"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _SPOOL = 16 << 20
+_MAGIC = b"FFCLINIC"
+_KEY, _PASSPHRASE = 0, 1
+_PREAMBLE = struct.Struct(">8sB16s16s")
+_STREAM = "clinic-archive"  # the sealed stream's name (bound into its key)
 
 
 class ArchiveError(RuntimeError):
@@ -106,8 +123,8 @@ def write_archive(path: Path, manifest: Manifest, spools: list[TableSpool], secr
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as sink:
-            sealed = EncryptingWriter(sink, secret)
-            with tarfile.open(fileobj=sealed, mode="w|gz") as tar:  # type: ignore[call-overload]
+            sealed = _sealing(sink, secret)
+            with tarfile.open(fileobj=sealed, mode="w|gz") as tar:
                 _add(tar, MANIFEST, io.BytesIO(_manifest_bytes(manifest)))
                 for spool, entry in zip(spools, manifest.tables, strict=True):
                     spool.file.seek(0)
@@ -118,6 +135,41 @@ def write_archive(path: Path, manifest: Manifest, spools: list[TableSpool], secr
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def _sealing(sink: IO[bytes], secret: Secret) -> EncryptingWriter:
+    kdf = _KEY if secret.passphrase is None else _PASSPHRASE
+    salt = os.urandom(16)
+    key = _key(secret, kdf, salt)
+    sink.write(_PREAMBLE.pack(_MAGIC, kdf, salt, key_id(key).encode()))
+    return EncryptingWriter(sink, key=key, name=_STREAM)
+
+
+def _key(secret: Secret, kdf: int, salt: bytes) -> bytes:
+    if kdf == _PASSPHRASE:
+        if secret.passphrase is None:
+            raise ArchiveError("this file was encrypted with a passphrase: give --passphrase")
+        return passphrase_key(secret.passphrase, salt)
+    if secret.key is None:
+        raise ArchiveError("this file was encrypted with a key, not a passphrase: give the key")
+    return secret.key
+
+
+def _unseal(source: IO[bytes], sink: _Gunzip, secret: Secret) -> None:
+    preamble = source.read(_PREAMBLE.size)
+    if len(preamble) < _PREAMBLE.size or not preamble.startswith(_MAGIC):
+        raise ArchiveError("not a FisioFlow clinic archive (bad header)")
+    _, kdf, salt, expected = _PREAMBLE.unpack(preamble)
+    key = _key(secret, kdf, salt)
+    if key_id(key).encode() != expected:
+        raise ArchiveError("wrong key or passphrase (or a damaged header)")
+    reader = DecryptingReader(source, key=key, name=_STREAM)
+    buffer = bytearray(CHUNK_SIZE)
+    try:
+        while size := reader.readinto(buffer):
+            sink.write(bytes(buffer[:size]))
+    except SealError:
+        raise ArchiveError("the file is damaged or truncated (it fails authentication)") from None
 
 
 def _manifest_bytes(manifest: Manifest) -> bytes:
@@ -154,10 +206,10 @@ def open_archive(path: Path, secret: Secret) -> Iterator[OpenArchive]:
     with tempfile.TemporaryFile() as plain:
         try:
             with path.open("rb") as source:
-                decrypt(source, _Gunzip(plain), secret)
+                _unseal(source, _Gunzip(plain), secret)
         except OSError as exc:
             raise ArchiveError(f"cannot read {path}: {exc.strerror}") from exc
-        except CryptoError as exc:
+        except ArchiveError as exc:
             raise ArchiveError(f"{path.name}: {exc}") from exc
         plain.seek(0)
         with tarfile.open(fileobj=plain, mode="r:") as tar:

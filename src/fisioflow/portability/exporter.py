@@ -20,9 +20,9 @@ from sqlalchemy.engine import URL
 
 from fisioflow import __version__
 from fisioflow.core.bootstrap import libpq_dsn
-from fisioflow.core.crypto import Secret
 from fisioflow.portability.archive import Manifest, TableSpool, write_archive
 from fisioflow.portability.catalog import Table, tenant_tables
+from fisioflow.portability.keys import Secret
 
 FETCH = 2000
 MAX_DEPTH = 64

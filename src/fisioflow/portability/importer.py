@@ -41,10 +41,10 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.engine import URL
 
 from fisioflow.core.bootstrap import libpq_dsn
-from fisioflow.core.crypto import Secret
 from fisioflow.portability.archive import ArchiveError, Manifest, OpenArchive, open_archive
 from fisioflow.portability.catalog import Table, tenant_tables
 from fisioflow.portability.exporter import schema_revision, set_tenancy
+from fisioflow.portability.keys import Secret
 
 BATCH = 1000
 ACTOR = "command:clinic import"
