@@ -22,14 +22,16 @@ import psycopg
 
 TENANT_ROOT = "clinic"
 TENANT_COLUMN = "tenant_id"
-# Tables with no tenant: bookkeeping, the product's exercise library, backup verification
-# results and the job queue (whose rows name clinics by id and hold no health data). Adding
-# a table here is a decision reviewed with its migration.
+# Tables with no tenant: bookkeeping, the product's exercise library, delivery channel
+# health (notification_circuit), backup verification results and the job queue (whose
+# rows name clinics by id and hold no health data). Adding a table here is a decision
+# reviewed with its migration.
 GLOBAL_TABLES = frozenset(
     {
         "alembic_version",
         "backup_verification",
         "exercise_library",
+        "notification_circuit",
         "procrastinate_jobs",
         "procrastinate_events",
         "procrastinate_periodic_defers",
