@@ -24,6 +24,7 @@ from fisioflow.core.database import (
 )
 from fisioflow.core.embedded import EmbeddedPostgres
 from fisioflow.core.errors import add_problem_schema, install_error_handlers
+from fisioflow.core.heap import freeze_startup_heap
 from fisioflow.core.jobs import job_app, supervised, worker_options
 from fisioflow.core.logging import configure_logging
 from fisioflow.core.metrics import Metrics
@@ -66,6 +67,7 @@ def create_app(settings: Settings, location: DatabaseLocation) -> FastAPI:
                 _listening(app, location),
                 _worker(app.state.fisioflow, enabled=settings.jobs_in_process),
             ):
+                freeze_startup_heap()
                 yield
         finally:
             await engine.dispose()

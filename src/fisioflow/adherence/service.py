@@ -12,16 +12,16 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fisioflow.adherence.schemas import AdherenceOut, Counts, ItemAdherence, PainDay, Week
+from fisioflow.adherence.schemas import AdherenceOut
 from fisioflow.auth.principal import Principal
 from fisioflow.core.errors import InvalidInput
 from fisioflow.exercise import repository as exercise_repository
-from fisioflow.prescription.schedule import days, due_on, local_today
+from fisioflow.prescription.schedule import due_days, local_today
 from fisioflow.prescription.service import exercise_of, patient_access
 from fisioflow.program import repository, schedules
 from fisioflow.program.pain import day_start
@@ -30,31 +30,9 @@ from fisioflow.program.schedules import ItemSchedule
 
 MAX_DAYS = 732
 DEFAULT_DAYS = 28
-
-
-@dataclass
-class Tally:
-    due: int = 0
-    done: int = 0
-    logged: int = 0
-    weeks: dict[dt.date, Tally] = field(default_factory=dict)
-
-    def add(self, day: dt.date, *, due: int, sessions: int) -> None:
-        week = self.weeks.setdefault(day - dt.timedelta(days=day.weekday()), Tally())
-        for tally in (self, week):
-            tally.due += due
-            tally.done += min(due, sessions)
-            tally.logged += sessions
-
-    def counts(self) -> Counts:
-        ratio = round(self.done / self.due, 4) if self.due else None
-        return Counts(due=self.due, done=self.done, logged=self.logged, adherence=ratio)
-
-    def week_list(self) -> list[Week]:
-        return [
-            Week(week_start=start, **tally.counts().model_dump())
-            for start, tally in sorted(self.weeks.items())
-        ]
+# due, done and logged sessions of one ISO week (keyed by its Monday)
+Sums = list[int]
+Weeks = dict[dt.date, Sums]
 
 
 def _range(first: dt.date | None, last: dt.date | None, tz: ZoneInfo) -> tuple[dt.date, dt.date]:
@@ -88,51 +66,91 @@ async def adherence(
         until=day_start(last + dt.timedelta(days=1), tz),
         tz=tz.key,
     )
-    sessions: dict[tuple[uuid.UUID, dt.date], int] = {
-        (row.item_id, row.day): row.sessions for row in rows
-    }
-    overall, per_item = _tally(items, sessions, first=first, last=min(last, local_today(tz)))
     names = await _names(session, principal, items)
-    return AdherenceOut(
-        patient_id=patient_id,
-        from_=first,
-        to=last,
-        timezone=tz.key,
-        overall=overall.counts(),
-        weeks=overall.week_list(),
-        items=[
-            ItemAdherence(
-                item_id=schedule.item.id,
-                prescription_id=schedule.prescription.id,
-                prescription_title=schedule.prescription.title,
-                exercise_name=names[schedule.item.id],
-                weeks=tally.week_list(),
-                **tally.counts().model_dump(),
-            )
-            for schedule, tally in zip(items, per_item, strict=True)
-        ],
-        pain=_pain(rows),
-    )
+    per_item = item_weeks(items, rows, first=first, last=min(last, local_today(tz)))
+    overall = merge(per_item)
+    body = {
+        "patient_id": patient_id,
+        "from": first,
+        "to": last,
+        "timezone": tz.key,
+        "overall": _counts(_total(overall)),
+        "weeks": _week_list(overall),
+        "items": _items(items, per_item, names),
+        "pain": pain_days(rows),
+    }
+    # One validation of plain data (in pydantic-core), not a model built per week and day.
+    return AdherenceOut.model_validate(body)
 
 
-def _tally(
-    items: list[ItemSchedule],
-    sessions: dict[tuple[uuid.UUID, dt.date], int],
-    *,
-    first: dt.date,
-    last: dt.date,
-) -> tuple[Tally, list[Tally]]:
-    overall, per_item = Tally(), []
-    for schedule in items:
-        tally = Tally()
-        for day in days(first, last):
-            _, due = due_on(schedule.plans, schedule.timeline, day)
-            done = sessions.get((schedule.item.id, day), 0)
-            if due or done:
-                tally.add(day, due=due, sessions=done)
-                overall.add(day, due=due, sessions=done)
-        per_item.append(tally)
-    return overall, per_item
+def _items(
+    items: list[ItemSchedule], per_item: list[Weeks], names: dict[uuid.UUID, str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "item_id": schedule.item.id,
+            "prescription_id": schedule.prescription.id,
+            "prescription_title": schedule.prescription.title,
+            "exercise_name": names[schedule.item.id],
+            "weeks": _week_list(weeks),
+            **_counts(_total(weeks)),
+        }
+        for schedule, weeks in zip(items, per_item, strict=True)
+    ]
+
+
+def item_weeks(
+    items: list[ItemSchedule], rows: Iterable[DayRow], *, first: dt.date, last: dt.date
+) -> list[Weeks]:
+    """Due, done and logged sessions per ISO week of each item, from `first` to `last`."""
+    sessions: dict[uuid.UUID, dict[dt.date, int]] = defaultdict(dict)
+    for row in rows:
+        sessions[row.item_id][row.day] = row.sessions
+    return [
+        _weeks(schedule, sessions.get(schedule.item.id, {}), first=first, last=last)
+        for schedule in items
+    ]
+
+
+def _weeks(
+    schedule: ItemSchedule, sessions: dict[dt.date, int], *, first: dt.date, last: dt.date
+) -> Weeks:
+    """Per week of one item; days with nothing due and nothing logged leave no trace."""
+    due = due_days(schedule.plans, schedule.timeline, first=first, last=last)
+    logged_days = (day for day in sessions if first <= day <= last)
+    weeks: Weeks = {}
+    for day in due.keys() | logged_days:
+        times, logged = due.get(day, 0), sessions.get(day, 0)
+        sums = weeks.setdefault(day - dt.timedelta(days=day.weekday()), [0, 0, 0])
+        sums[0] += times
+        sums[1] += min(times, logged)
+        sums[2] += logged
+    return weeks
+
+
+def merge(per_item: Iterable[Weeks]) -> Weeks:
+    merged: Weeks = {}
+    for weeks in per_item:
+        for start, (due, done, logged) in weeks.items():
+            sums = merged.setdefault(start, [0, 0, 0])
+            sums[0] += due
+            sums[1] += done
+            sums[2] += logged
+    return merged
+
+
+def _total(weeks: Weeks) -> Sums:
+    return [sum(column) for column in zip(*weeks.values(), strict=True)] or [0, 0, 0]
+
+
+def _counts(sums: Sums) -> dict[str, Any]:
+    due, done, logged = sums
+    ratio = round(done / due, 4) if due else None
+    return {"due": due, "done": done, "logged": logged, "adherence": ratio}
+
+
+def _week_list(weeks: Weeks) -> list[dict[str, Any]]:
+    return [{"week_start": start, **_counts(sums)} for start, sums in sorted(weeks.items())]
 
 
 async def _names(
@@ -143,19 +161,20 @@ async def _names(
     return {item_id: found[exercise_id]["name"] for item_id, exercise_id in current.items()}
 
 
-def _pain(rows: Iterable[DayRow]) -> list[PainDay]:
-    by_day: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0, 0])
+def pain_days(rows: Iterable[DayRow]) -> list[dict[str, Any]]:
+    """Mean pain before and after per day, over every item's sessions."""
+    by_day: dict[dt.date, Sums] = {}
     for row in rows:
-        totals = by_day[row.day]
-        totals[0] += row.sessions
-        totals[1] += row.pain_before
-        totals[2] += row.pain_after
+        sums = by_day.setdefault(row.day, [0, 0, 0])
+        sums[0] += row.sessions
+        sums[1] += row.pain_before
+        sums[2] += row.pain_after
     return [
-        PainDay(
-            date=day,
-            sessions=n,
-            pain_before=round(before / n, 2),
-            pain_after=round(after / n, 2),
-        )
+        {
+            "date": day,
+            "sessions": n,
+            "pain_before": round(before / n, 2),
+            "pain_after": round(after / n, 2),
+        }
         for day, (n, before, after) in sorted(by_day.items())
     ]

@@ -12,11 +12,14 @@ times.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
+
+ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,34 @@ def due_on(
     return plan, plan.due_times(day) if plan is not None else 0
 
 
+def due_days(
+    plans: Sequence[Plan], timeline: StatusTimeline, *, first: dt.date, last: dt.date
+) -> dict[dt.date, int]:
+    """The days from `first` to `last` on which the item is due, with the times: `due_on`
+    of each day, with status and version looked up once per stretch of days between two
+    changes (a status change or a version taking effect) instead of once per day."""
+    if first > last:
+        return {}
+    edges = {first, last + ONE_DAY}
+    edges.update(changed_on for changed_on, _ in timeline.changes if first < changed_on <= last)
+    edges.update(p.effective_on for p in plans if first < p.effective_on <= last)
+    due: dict[dt.date, int] = {}
+    for start, end in itertools.pairwise(sorted(edges)):
+        plan, _ = due_on(plans, timeline, start)
+        if plan is None:
+            continue
+        for day in days(start, end - ONE_DAY):
+            times = plan.due_times(day)
+            if times:
+                due[day] = times
+    return due
+
+
 def days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
     day = first
     while day <= last:
         yield day
-        day += dt.timedelta(days=1)
+        day += ONE_DAY
 
 
 def local_today(tz: ZoneInfo) -> dt.date:

@@ -167,7 +167,7 @@ async def daily(
         )
         .group_by(Version.item_id, day)
     )
-    return [DayRow(**row) for row in (await session.execute(statement)).mappings()]
+    return [DayRow(*row) for row in await session.execute(statement)]
 
 
 async def last_performed(
