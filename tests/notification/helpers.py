@@ -70,3 +70,18 @@ async def statuses(engine: AsyncEngine, clinic_id: uuid.UUID) -> dict[str, int]:
         engine, clinic_id, "select status, count(*) from notification group by status"
     )
     return {r[0]: int(r[1]) for r in found}
+
+
+def zone_at(hour: int) -> str:
+    """An Etc/GMT zone whose local time now is `hour`:xx."""
+    now = dt.datetime.now(dt.UTC)
+    offset = (hour - now.hour + 12) % 24 - 12
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "+0")
+
+
+def daytime_zone() -> str:
+    return zone_at(12)
+
+
+def night_zone() -> str:
+    return zone_at(23)

@@ -84,9 +84,6 @@ def _slots(monday: dt.date) -> list[dt.datetime]:
 
 
 class TestPostgresCrash:
-    # Known defect, still run: once in three loaded runs a confirmation e-mail whose "sent"
-    # commit met the crash was delivered twice. Remove the marker with the fix.
-    @pytest.mark.xfail(strict=False, reason="rare duplicate send when PostgreSQL stops mid-commit")
     async def test_every_201_booking_has_its_reminders_and_the_worker_resumes(
         self, run_server: tuple[str, EmbeddedPostgres, Path], smtp: SmtpReceiver
     ) -> None:

@@ -19,9 +19,11 @@ from tests.fixtures.receivers import HttpReceiver, SmtpReceiver
 from tests.fixtures.scheduling import Agenda, at, booked, create_agenda
 from tests.notification.helpers import (
     KEY,
+    daytime_zone,
     deliver,
     enqueue_due,
     make_due,
+    night_zone,
     rows,
     statuses,
 )
@@ -157,7 +159,7 @@ class TestProvider:
             owner_engine,
             agenda.admin.clinic_id,
             "update clinic set timezone = :tz",
-            tz=_daytime_zone(),
+            tz=daytime_zone(),
         )
         await booked(client, agenda, at(agenda.monday, 10))
         assert await deliver(app_sessionmaker, notify_settings, agenda.admin.clinic_id, "sms") == 1
@@ -181,7 +183,7 @@ class TestProvider:
             owner_engine,
             agenda.admin.clinic_id,
             "update clinic set timezone = :tz",
-            tz=_daytime_zone(),
+            tz=daytime_zone(),
         )
         await booked(client, agenda, at(agenda.monday, 10))
         provider.status = 400
@@ -207,7 +209,7 @@ class TestProvider:
         agenda = await _agenda_with_email(client)
         await _consent_sms(client, agenda)
         clinic = agenda.admin.clinic_id
-        await rows(owner_engine, clinic, "update clinic set timezone = :tz", tz=_daytime_zone())
+        await rows(owner_engine, clinic, "update clinic set timezone = :tz", tz=daytime_zone())
         for hour in (8, 9, 10, 11, 13, 14, 15, 16):
             await booked(client, agenda, at(agenda.monday, hour))
         provider.status = 500
@@ -253,7 +255,7 @@ class TestQuietHours:
         agenda = await _agenda_with_email(client)
         await _consent_sms(client, agenda)
         clinic = agenda.admin.clinic_id
-        await rows(owner_engine, clinic, "update clinic set timezone = :tz", tz=_night_zone())
+        await rows(owner_engine, clinic, "update clinic set timezone = :tz", tz=night_zone())
         await booked(client, agenda, at(agenda.monday, 10))
         assert await deliver(app_sessionmaker, notify_settings, clinic, "sms") == 0
         assert await deliver(app_sessionmaker, notify_settings, clinic, "email") == 1
@@ -266,21 +268,6 @@ class TestQuietHours:
         assert status == "pending"
         assert attempts == 0
         assert dt.timedelta(0) < next_at - dt.datetime.now(dt.UTC) <= dt.timedelta(hours=11)
-
-
-def _zone_at(hour: int) -> str:
-    """An Etc/GMT zone whose local time now is `hour`:xx."""
-    now = dt.datetime.now(dt.UTC)
-    offset = (hour - now.hour + 12) % 24 - 12
-    return "Etc/GMT" + (f"{-offset:+d}" if offset else "+0")
-
-
-def _daytime_zone() -> str:
-    return _zone_at(12)
-
-
-def _night_zone() -> str:
-    return _zone_at(23)
 
 
 async def _circuit(engine: AsyncEngine) -> str:

@@ -25,12 +25,11 @@ from fisioflow.core.jobs import job_app
 from tests.core.test_cli import free_port
 from tests.fixtures.receivers import HttpReceiver, SmtpReceiver
 from tests.fixtures.scheduling import at, booked
-from tests.notification.helpers import KEY, make_due, rows
+from tests.notification.helpers import KEY, daytime_zone, make_due, rows
 from tests.notification.test_delivery import (
     _agenda_with_email,
     _circuit,
     _consent_sms,
-    _daytime_zone,
 )
 
 REMINDERS = 500
@@ -236,7 +235,7 @@ class TestProviderOutage:
         agenda = await _agenda_with_email(client)
         await _consent_sms(client, agenda)
         clinic = agenda.admin.clinic_id
-        await rows(owner_engine, clinic, "update clinic set timezone = :tz", tz=_daytime_zone())
+        await rows(owner_engine, clinic, "update clinic set timezone = :tz", tz=daytime_zone())
         provider.status = 500
         for hour in (8, 9, 10, 11, 13, 14, 15, 16):
             await booked(client, agenda, at(agenda.monday, hour))

@@ -6,7 +6,9 @@ At most once: `send(..., commit=...)` calls `commit` to record the message as se
 the last moment before it leaves. For SMTP that is after the whole message body and before
 the final "." that makes the server accept it, which is written right after the COMMIT (see
 recorder.py): a worker killed before leaves a message the server discards (safe to send
-again); killed after, the message is recorded as sent and on its way. HTTP providers get
+again); killed after, the message is recorded as sent and on its way. When the database
+fails the COMMIT instead (a crash), a message already let go raises `Delivered` and the
+caller records it as sent once the database is back (recorder.confirm). HTTP providers get
 the delivery key as `Idempotency-Key`, so a request repeated after a crash between the
 provider's answer and our commit can be recognised.
 """
@@ -46,6 +48,20 @@ class Transient(Exception):
 class Ambiguous(Exception):
     """The connection broke after the message was recorded as sent: it may or may not
     have arrived. At most once: it stays sent."""
+
+
+class NotRecorded(Exception):
+    """Recording the message as sent failed (the database went away or refused the
+    COMMIT). `released`: the COMMIT had been written and the message let go already."""
+
+    def __init__(self, reason: str, *, released: bool) -> None:
+        super().__init__(reason)
+        self.released = released
+
+
+class Delivered(Exception):
+    """The message left (or may have) but is not recorded as sent: it must be recorded
+    before its lease runs out, or it would be sent again."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +143,16 @@ class EmailChannel:
 
         try:
             await commit(release)
-        except BaseException:
-            # Mid-DATA (or the COMMIT's fate unknown): this connection cannot be reused.
+        except BaseException as exc:
+            left = isinstance(exc, NotRecorded) and exc.released
+            accepted = await self._accepted(protocol) if left else False
+            # Mid-DATA, or the message's fate read: this connection cannot be reused.
             smtp.close()
             self._smtp = None
+            if accepted is not False:
+                raise Delivered(
+                    f"SMTP accepted the message (or its answer was lost); {exc}"
+                ) from exc
             raise
         try:
             reply = await protocol.read_response(timeout=self._settings.smtp_timeout_s)
@@ -139,6 +161,15 @@ class EmailChannel:
             raise Ambiguous(f"SMTP connection lost after the message: {exc}") from exc
         if reply.code != 250:
             raise _classify_smtp(reply.code, reply.message)
+
+    async def _accepted(self, protocol: Any) -> bool | None:
+        """After a release whose COMMIT failed: did the server take the message?
+        None when its answer is lost too."""
+        try:
+            reply = await protocol.read_response(timeout=self._settings.smtp_timeout_s)
+        except (aiosmtplib.SMTPException, OSError):
+            return None
+        return bool(reply.code == 250)
 
     async def _reset(self, smtp: aiosmtplib.SMTP) -> None:
         try:
@@ -211,7 +242,7 @@ class ProviderChannel:
         except httpx.HTTPError as exc:
             raise Transient(f"provider unreachable: {exc!r}") from exc
         _classify_http(response.status_code, response.text)
-        await commit(_nothing)
+        await _record_delivered(commit)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -254,7 +285,7 @@ class PushChannel:
             _classify_http(int(status or 503), str(exc))
         except (TimeoutError, OSError) as exc:
             raise Transient(f"push service unreachable: {exc!r}") from exc
-        await commit(_nothing)
+        await _record_delivered(commit)
 
     async def close(self) -> None:
         return None
@@ -262,6 +293,14 @@ class PushChannel:
 
 def _nothing() -> None:
     return None
+
+
+async def _record_delivered(commit: Commit) -> None:
+    """The provider has the message already: a failed record must still be made."""
+    try:
+        await commit(_nothing)
+    except NotRecorded as exc:
+        raise Delivered(f"the provider accepted the message; {exc}") from exc
 
 
 def open_channel(settings: Settings, channel: str) -> Channel:

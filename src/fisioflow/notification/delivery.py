@@ -29,6 +29,7 @@ from fisioflow.notification.breaker import Breaker
 from fisioflow.notification.channels import (
     Ambiguous,
     Channel,
+    Delivered,
     Outgoing,
     Permanent,
     Transient,
@@ -132,6 +133,9 @@ class Delivery:
                 "delivery uncertain", extra={"notification": str(row.id), "error": str(exc)}
             )
             return "sent"
+        except Delivered as exc:
+            await self._confirm(recorder, row.id, str(exc))
+            return "sent"
         except Permanent as exc:
             await self._dead(row.id, str(exc))
             return "dead"
@@ -140,6 +144,14 @@ class Delivery:
         except LeaseLost:
             return "skipped"
         return "sent"
+
+    async def _confirm(self, recorder: Recorder, notification_id: uuid.UUID, error: str) -> None:
+        lease = self.settings.notification_lease_s
+        if not await recorder.confirm(notification_id, within_s=lease):
+            log.error(
+                "message left but could not be recorded as sent; it may be sent again",
+                extra={"notification": str(notification_id), "error": error},
+            )
 
     async def _transient(self, row: Any, error: str) -> str:
         attempts = row.attempts + 1

@@ -8,6 +8,11 @@ worker killed at any moment either never released the message (the server discar
 the row stays `sending` and is sent again when its lease runs out) or had already sent
 the COMMIT (the row is `sent`). Writing at the libpq level is the point: a driver-level
 commit would wait for the answer first and leave a round trip between the two writes.
+
+A written COMMIT is not a durable one: when the database dies before it lands, the
+message is out but the row still says `sending`. `sent` then raises NotRecorded(released)
+and the channel decides whether the message left; if so `confirm` records it, reconnecting
+until the database is back (within the lease, before any worker may claim the row again).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from collections.abc import Callable
 import psycopg
 from psycopg import pq
 
+from fisioflow.notification.channels import NotRecorded
+
 Release = Callable[[], None]
 
 _MARK_SENT = (
@@ -26,6 +33,7 @@ _MARK_SENT = (
     " lease_until = null, last_error = null, updated_at = now()"
     " where tenant_id = %s and id = %s and status = 'sending' returning id"
 )
+_TENANCY = "select set_config('app.tenant_id', %s, true), set_config('app.actor', %s, true)"
 
 
 class Recorder:
@@ -45,27 +53,57 @@ class Recorder:
     async def sent(self, notification_id: uuid.UUID, release: Release) -> bool:
         """Mark the message sent and release it; False (nothing released) when the row is
         no longer ours (another worker claimed it after our lease ran out)."""
-        conn = await self._connection()
-        await conn.execute("begin")
+        released = False
+
+        def release_once() -> None:
+            nonlocal released
+            released = True
+            release()
+
         try:
-            await conn.execute(
-                "select set_config('app.tenant_id', %s, true), set_config('app.actor', %s, true)",
-                (str(self._tenant), self._actor),
-            )
+            conn = await self._connection()
+            await conn.execute("begin")
+            await conn.execute(_TENANCY, (str(self._tenant), self._actor))
             cursor = await conn.execute(_MARK_SENT, (self._tenant, notification_id))
-            ours = await cursor.fetchone() is not None
+            if await cursor.fetchone() is None:
+                await conn.execute("rollback")
+                return False
+            await _commit_then(conn.pgconn, release_once)
+        except psycopg.Error as exc:
+            await self._discard()
+            raise NotRecorded(
+                f"recording the message as sent failed: {exc}", released=released
+            ) from exc
         except BaseException:
-            await self._rollback(conn)
+            await self._discard()
             raise
-        if not ours:
-            await conn.execute("rollback")
-            return False
-        await _commit_then(conn.pgconn, release)
         return True
 
-    async def _rollback(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
-        if not conn.closed and conn.info.transaction_status != pq.TransactionStatus.IDLE:
-            await conn.execute("rollback")
+    async def confirm(self, notification_id: uuid.UUID, *, within_s: float) -> bool:
+        """Record as sent a message that left while its COMMIT failed, retrying while the
+        database is away; False when it stayed away for `within_s` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        pause = 0.1
+        while True:
+            try:
+                conn = await self._connection()
+                async with conn.transaction():
+                    await conn.execute(_TENANCY, (str(self._tenant), self._actor))
+                    await conn.execute(_MARK_SENT, (self._tenant, notification_id))
+                return True
+            except psycopg.OperationalError:
+                await self._discard()
+                if loop.time() + pause > deadline:
+                    return False
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    async def _discard(self) -> None:
+        """A connection whose transaction state is unknown is never reused."""
+        if self._conn is not None:
+            await self._conn.close()
+        self._conn = None
 
     async def close(self) -> None:
         if self._conn is not None:
