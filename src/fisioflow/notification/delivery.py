@@ -43,6 +43,12 @@ from fisioflow.settings import Settings
 log = logging.getLogger(__name__)
 QUIET_CHANNELS = ("sms", "whatsapp")
 QUIET_START, QUIET_END = dt.time(21, 0), dt.time(8, 0)
+CONFIRM_WITHIN_S = 300.0
+
+# Messages this process let go whose "sent" COMMIT failed, until recorded. Invariant: a
+# lane of this process that claims one again (its lease ran out while the database was
+# away) records it as sent instead of sending it a second time.
+_LEFT_UNRECORDED: set[uuid.UUID] = set()
 
 
 class LeaseLost(Exception):
@@ -110,6 +116,10 @@ class Delivery:
             return list(rows), await self.breaker.clean(session, self.channel)
 
     async def _one(self, client: Channel, recorder: Recorder, row: Any) -> str:
+        if row.id in _LEFT_UNRECORDED:
+            await recorder.sent(row.id, lambda: None)  # sent before: counted then
+            _LEFT_UNRECORDED.discard(row.id)
+            return "recorded"
         try:
             recipient = checked_recipient(self.channel, row.recipient)
             message = render(row.template, row.payload)
@@ -121,37 +131,58 @@ class Delivery:
             await self._record(row.id, status="pending", error=None, retry_at=quiet, tried=False)
             return "quiet"
 
-        async def commit(release: Release) -> None:
-            if not await recorder.sent(row.id, release):
-                raise LeaseLost
-
         outgoing = Outgoing(recipient, message, row.delivery_key, row.urgent)
+        return await self._send(client, recorder, row, outgoing)
+
+    async def _send(self, client: Channel, recorder: Recorder, row: Any, outgoing: Outgoing) -> str:
+        notification_id: uuid.UUID = row.id
+        left = recorded = False
+
+        async def commit(release: Release) -> None:
+            nonlocal left, recorded
+
+            def let_go() -> None:
+                nonlocal left
+                left = True
+                release()
+
+            if not await recorder.sent(notification_id, let_go):
+                raise LeaseLost
+            recorded = True
+
         try:
             await client.send(outgoing, commit=commit)
         except Ambiguous as exc:
             log.warning(
-                "delivery uncertain", extra={"notification": str(row.id), "error": str(exc)}
+                "delivery uncertain",
+                extra={"notification": str(notification_id), "error": str(exc)},
             )
-            return "sent"
         except Delivered as exc:
-            await self._confirm(recorder, row.id, str(exc))
-            return "sent"
+            await self._confirm(recorder, notification_id, str(exc))
         except Permanent as exc:
-            await self._dead(row.id, str(exc))
+            await self._dead(notification_id, str(exc))
             return "dead"
         except Transient as exc:
             return await self._transient(row, str(exc))
         except LeaseLost:
             return "skipped"
+        except asyncio.CancelledError:
+            # The worker stops (it lost the database) while a COMMIT let go is unanswered.
+            if left and not recorded:
+                _LEFT_UNRECORDED.add(notification_id)
+            raise
         return "sent"
 
     async def _confirm(self, recorder: Recorder, notification_id: uuid.UUID, error: str) -> None:
-        lease = self.settings.notification_lease_s
-        if not await recorder.confirm(notification_id, within_s=lease):
-            log.error(
-                "message left but could not be recorded as sent; it may be sent again",
-                extra={"notification": str(notification_id), "error": error},
-            )
+        _LEFT_UNRECORDED.add(notification_id)
+        within = max(self.settings.notification_lease_s, CONFIRM_WITHIN_S)
+        if await recorder.confirm(notification_id, within_s=within):
+            _LEFT_UNRECORDED.discard(notification_id)
+            return
+        log.error(
+            "message left but is not recorded as sent yet; another worker may send it again",
+            extra={"notification": str(notification_id), "error": error},
+        )
 
     async def _transient(self, row: Any, error: str) -> str:
         attempts = row.attempts + 1

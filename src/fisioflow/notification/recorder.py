@@ -12,7 +12,8 @@ commit would wait for the answer first and leave a round trip between the two wr
 A written COMMIT is not a durable one: when the database dies before it lands, the
 message is out but the row still says `sending`. `sent` then raises NotRecorded(released)
 and the channel decides whether the message left; if so `confirm` records it, reconnecting
-until the database is back (within the lease, before any worker may claim the row again).
+until the database is back (a lane of this process that claims the row again meanwhile
+records it instead of sending it: delivery.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from psycopg import pq
 from fisioflow.notification.channels import NotRecorded
 
 Release = Callable[[], None]
+CONFIRM_PAUSE_S = 0.1
 
 _MARK_SENT = (
     "update notification set status = 'sent', sent_at = now(), attempts = attempts + 1,"
@@ -84,7 +86,6 @@ class Recorder:
         database is away; False when it stayed away for `within_s` seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
-        pause = 0.1
         while True:
             try:
                 conn = await self._connection()
@@ -92,12 +93,13 @@ class Recorder:
                     await conn.execute(_TENANCY, (str(self._tenant), self._actor))
                     await conn.execute(_MARK_SENT, (self._tenant, notification_id))
                 return True
-            except psycopg.OperationalError:
+            except psycopg.Error:
                 await self._discard()
-                if loop.time() + pause > deadline:
+                if loop.time() + CONFIRM_PAUSE_S > deadline:
                     return False
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 2.0)
+                # Short and steady: recording must win the race against a new lane that
+                # claims the row once the database is back and the lease has run out.
+                await asyncio.sleep(CONFIRM_PAUSE_S)
 
     async def _discard(self) -> None:
         """A connection whose transaction state is unknown is never reused."""
