@@ -17,6 +17,7 @@ EXEMPT = {
     # A copy of patient names for search, maintained by a trigger on patient: its every
     # change is a patient change, audited there. The application role cannot touch it.
     "patient_search": "derived search copy of patient, written only by its trigger",
+    "patient_search_word": "words of the clinic's patient names (search vocabulary), derived",
 }
 # The job queue has no tenant_id and holds ids, not health data (tests/tenancy/catalog.py).
 PATIENT_COLUMN = "patient_id"

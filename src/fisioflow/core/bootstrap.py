@@ -8,7 +8,7 @@ from sqlalchemy.engine import URL
 
 from fisioflow.core.database import OWNER_ROLE, DatabaseLocation
 
-EXTENSIONS = ("pg_trgm", "unaccent", "btree_gist", "btree_gin", "citext")
+EXTENSIONS = ("pg_trgm", "unaccent", "btree_gist", "btree_gin", "citext", "fuzzystrmatch")
 OPTIONAL_EXTENSIONS = ("pg_stat_statements",)
 
 

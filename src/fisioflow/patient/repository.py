@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fisioflow.auth.principal import TenantId
 from fisioflow.models import Patient
 
-# Names: trigram word similarity on unaccented lower-case text, through
-# patient_name_search() (migrations 0006-0008 say why); each query word must reach 0.5,
-# which still lets a typo or a missing letter through.
+# Names, through patient_name_search() (migrations 0006-0008 and 0019 say why): one word
+# by trigram word similarity on unaccented lower-case text (0.5 still lets a typo or a
+# missing letter through); several words by whole words, prefixes and one-letter typos
+# of the clinic's name words, with this threshold only for words further off.
 WORD_SIMILARITY = 0.5
 
 
@@ -67,8 +68,9 @@ def _filtered(
 async def search_by_name(
     session: AsyncSession, tenant: TenantId, name: str, filters: Filters, *, limit: int, offset: int
 ) -> list[tuple[Patient, float]]:
-    """Ranked by trigram word distance, in the database (migration 0008); `limit` rows
-    from position `offset` of the ranking."""
+    """Ranked in the database (one word: trigram word distance, migration 0008; several:
+    adjacent, whole, then typo matches, migration 0019); `limit` rows from position
+    `offset` of the ranking."""
     await session.execute(
         text("select set_config('pg_trgm.word_similarity_threshold', :t, true)"),
         {"t": str(WORD_SIMILARITY)},
