@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import bindparam, delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.auth.principal import Principal, TenantId
+from fisioflow.core import driver
 from fisioflow.models import Clinic, OneTimeToken, RefreshToken, User
 
 
@@ -31,7 +32,7 @@ async def user_by_id(session: AsyncSession, tenant: TenantId, user_id: uuid.UUID
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is acting and in which clinic, read once per request (hot path: Core, no ORM)."""
+    """Who is acting and in which clinic, read on every authenticated request."""
 
     user_id: uuid.UUID
     email: str
@@ -44,7 +45,8 @@ class Identity:
     locale: str
 
 
-_IDENTITY = (
+# Hot path (every authenticated request): compiled once, run by the driver (core/driver.py).
+_IDENTITY = driver.DriverStatement.of(
     select(
         User.id.label("user_id"),
         User.email,
@@ -57,19 +59,23 @@ _IDENTITY = (
         Clinic.locale,
     )
     .join(Clinic, Clinic.id == User.tenant_id)
-    .where(User.is_active.is_(True))
+    .where(
+        User.is_active.is_(True),
+        User.tenant_id == bindparam("tenant_id"),
+        User.id == bindparam("user_id"),
+        User.role == bindparam("role"),
+    )
 )
 
 
 async def current_identity(session: AsyncSession, principal: Principal) -> Identity | None:
     """The principal's user and clinic, if the user is still active with the same role."""
-    statement = _IDENTITY.where(
-        User.tenant_id == principal.tenant_id,
-        User.id == principal.user_id,
-        User.role == principal.role.value,
-    )
-    row = (await session.execute(statement)).one_or_none()
-    return None if row is None else Identity(**row._mapping)
+    params = {
+        "tenant_id": principal.tenant_id,
+        "user_id": principal.user_id,
+        "role": principal.role.value,
+    }
+    return await driver.fetch_one(session, _IDENTITY, params, row=Identity)
 
 
 async def add_refresh_token(

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from fisioflow.core import driver
 from fisioflow.core.embedded import EmbeddedPostgres
 from fisioflow.core.errors import FisioflowError
 from fisioflow.settings import Settings
@@ -105,23 +106,27 @@ class Tenancy:
 
 # Where the request came from (request id, IP, user agent) survives a later
 # apply_tenancy() in the same transaction that does not repeat it (login, refresh).
-_SET_TENANCY = text(
-    "select set_config('app.tenant_id', :tenant_id, true),"
-    " set_config('app.user_id', :user_id, true),"
-    " set_config('app.role', :role, true),"
-    " set_config('app.patient_id', :patient_id, true),"
-    " set_config('app.actor', :actor, true),"
-    " set_config('app.request_id',"
-    " coalesce(nullif(:request_id, ''), current_setting('app.request_id', true), ''), true),"
-    " set_config('app.ip', coalesce(nullif(:ip, ''), current_setting('app.ip', true), ''), true),"
-    " set_config('app.user_agent',"
-    " coalesce(nullif(:user_agent, ''), current_setting('app.user_agent', true), ''), true)"
+# Every transaction runs it: executed by the driver directly (core/driver.py).
+_SET_TENANCY = driver.DriverStatement.of(
+    text(
+        "select set_config('app.tenant_id', :tenant_id, true),"
+        " set_config('app.user_id', :user_id, true),"
+        " set_config('app.role', :role, true),"
+        " set_config('app.patient_id', :patient_id, true),"
+        " set_config('app.actor', :actor, true),"
+        " set_config('app.request_id',"
+        " coalesce(nullif(:request_id, ''), current_setting('app.request_id', true), ''), true),"
+        " set_config('app.ip', coalesce(nullif(:ip, ''), current_setting('app.ip', true), ''), true),"
+        " set_config('app.user_agent',"
+        " coalesce(nullif(:user_agent, ''), current_setting('app.user_agent', true), ''), true)"
+    )
 )
 USER_AGENT_MAX = 512
 
 
 async def apply_tenancy(session: AsyncSession, tenancy: Tenancy) -> None:
-    await session.execute(
+    await driver.execute(
+        session,
         _SET_TENANCY,
         {
             "tenant_id": _s(tenancy.tenant_id),
