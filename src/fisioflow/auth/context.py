@@ -15,7 +15,6 @@ from fisioflow.auth import repository
 from fisioflow.auth.principal import Principal, tenancy_for
 from fisioflow.auth.repository import Identity
 from fisioflow.auth.state import auth_state
-from fisioflow.auth.tokens import decode_access_token
 from fisioflow.core.database import transaction
 from fisioflow.core.deps import origin
 from fisioflow.core.errors import Unauthorized
@@ -40,7 +39,7 @@ async def auth_context(
         raise Unauthorized(
             "authentication required", headers={"WWW-Authenticate": 'Bearer realm="fisioflow"'}
         )
-    principal = decode_access_token(credentials.credentials, key=auth_state(request).signing_key)
+    principal = auth_state(request).access_tokens.principal(credentials.credentials)
     tenancy = tenancy_for(principal, **origin(request))
     async with transaction(app_state(request).sessionmaker, tenancy) as session:
         # Deactivation and role changes take effect at once, not when the token expires.
