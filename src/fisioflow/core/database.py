@@ -116,7 +116,8 @@ _SET_TENANCY = driver.DriverStatement.of(
         " set_config('app.actor', :actor, true),"
         " set_config('app.request_id',"
         " coalesce(nullif(:request_id, ''), current_setting('app.request_id', true), ''), true),"
-        " set_config('app.ip', coalesce(nullif(:ip, ''), current_setting('app.ip', true), ''), true),"
+        " set_config('app.ip',"
+        " coalesce(nullif(:ip, ''), current_setting('app.ip', true), ''), true),"
         " set_config('app.user_agent',"
         " coalesce(nullif(:user_agent, ''), current_setting('app.user_agent', true), ''), true)"
     )
