@@ -34,6 +34,14 @@ _DUE = text(
 )
 
 
+_QUEUED = text(
+    "update reminder r set status = case when d.live then 'queued' else 'cancelled' end,"
+    " queued_at = now(), updated_at = now()"
+    " from unnest(cast(:ids as uuid[]), cast(:live as boolean[])) as d(id, live)"
+    " where r.tenant_id = :tenant and r.id = d.id"
+)
+
+
 async def clinics_due(session: AsyncSession) -> list[uuid.UUID]:
     """Clinics with reminders due (role 'system', policy system_sweep)."""
     rows = await session.scalars(
@@ -79,10 +87,7 @@ async def enqueue_due(
         ]
     await outbox.add(session, tenant, rows)
     await session.execute(
-        text(
-            "update reminder set status = case when :live then 'queued' else 'cancelled' end,"
-            " queued_at = now(), updated_at = now() where tenant_id = :tenant and id = :id"
-        ).bindparams(),
-        [{"tenant": tenant, "id": r.id, "live": bool(r.live)} for r in due],
+        _QUEUED,
+        {"tenant": tenant, "ids": [r.id for r in due], "live": [bool(r.live) for r in due]},
     )
     return len(due)

@@ -81,13 +81,14 @@ async def add(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[uui
     """Insert messages; a delivery key already present is skipped (idempotent)."""
     if not rows:
         return []
+    # executemany form: compiled once and cached (a multi-row VALUES of a new length is
+    # compiled again, which cost more than the insert itself), sent in batches of rows.
     statement = (
         insert(Notification)
-        .values(list(rows))
         .on_conflict_do_nothing(index_elements=["tenant_id", "delivery_key"])
         .returning(Notification.id)
     )
-    return list((await session.scalars(statement)).all())
+    return list((await session.scalars(statement, list(rows))).all())
 
 
 async def clinics_with_work(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
