@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.models import Notification, NotificationPreference, PushSubscription
@@ -77,18 +77,32 @@ async def mark_unsent(
     )
 
 
+# The rows of outbox.row() as one JSON parameter: a batch of reminders is thousands of
+# bind parameters otherwise, and the driver's parsing of such a statement cost more than
+# the insert itself.
+_ADD = text(
+    """
+    insert into notification (tenant_id, id, channel, template, patient_id, user_id,
+                              recipient, payload, urgent, delivery_key, appointment_id,
+                              reminder_id)
+    select tenant_id, id, channel, template, patient_id, user_id, recipient, payload, urgent,
+           delivery_key, appointment_id, reminder_id
+      from jsonb_to_recordset(cast(:rows as jsonb)) as r(
+           tenant_id uuid, id uuid, channel text, template text, patient_id uuid,
+           user_id uuid, recipient text, payload jsonb, urgent boolean, delivery_key text,
+           appointment_id uuid, reminder_id uuid)
+        on conflict (tenant_id, delivery_key) do nothing
+    returning id
+    """
+)
+
+
 async def add(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
     """Insert messages; a delivery key already present is skipped (idempotent)."""
     if not rows:
         return []
-    # executemany form: compiled once and cached (a multi-row VALUES of a new length is
-    # compiled again, which cost more than the insert itself), sent in batches of rows.
-    statement = (
-        insert(Notification)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "delivery_key"])
-        .returning(Notification.id)
-    )
-    return list((await session.scalars(statement, list(rows))).all())
+    found = await session.scalars(_ADD, {"rows": json.dumps(list(rows), default=str)})
+    return list(found)
 
 
 async def clinics_with_work(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
