@@ -64,9 +64,10 @@ class Recorder:
 
         try:
             conn = await self._connection()
-            await conn.execute("begin")
-            await conn.execute(_TENANCY, (str(self._tenant), self._actor))
-            cursor = await conn.execute(_MARK_SENT, (self._tenant, notification_id))
+            async with conn.pipeline():  # one round trip for the three
+                await conn.execute("begin")
+                await conn.execute(_TENANCY, (str(self._tenant), self._actor))
+                cursor = await conn.execute(_MARK_SENT, (self._tenant, notification_id))
             if await cursor.fetchone() is None:
                 await conn.execute("rollback")
                 return False
