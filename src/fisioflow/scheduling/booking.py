@@ -97,22 +97,20 @@ def parties_of(appointment: Appointment) -> Parties:
     )
 
 
-async def slot_taken(
-    session: AsyncSession,
-    tenant: TenantId,
-    appointment: Appointment,
-    *,
-    exclude: Sequence[uuid.UUID] = (),
-    fallback: str = "practitioner",
-) -> SlotTaken:
+async def conflicts_of(
+    session: AsyncSession, tenant: TenantId, appointment: Appointment
+) -> list[ConflictOut]:
     rows = await repository.conflicts(
         session,
         tenant,
         parties_of(appointment),
         [(appointment.starts_at, appointment.ends_at)],
-        exclude=[appointment.id, *exclude],
+        exclude=[appointment.id],
     )
-    found = [conflict_out(row) for row in rows]
+    return [conflict_out(row) for row in rows]
+
+
+def slot_taken(found: Sequence[ConflictOut], *, fallback: str = "practitioner") -> SlotTaken:
     if not found:
         return SlotTaken(f"the {fallback} is already booked at that time; try again")
     first = found[0]
@@ -142,6 +140,10 @@ async def lock_parties(session: AsyncSession, tenant: TenantId, *parties: Partie
 async def insert(session: AsyncSession, tenant: TenantId, appointment: Appointment) -> None:
     """Insert in a savepoint: when an exclusion constraint refuses it, the transaction
     stays usable to look up the appointment in the way."""
+    # In a race for one slot most losers arrive after the winner committed: they answer
+    # here, without queueing on the party locks. The constraints stay the guard.
+    if found := await conflicts_of(session, tenant, appointment):
+        raise slot_taken(found)
     await lock_parties(session, tenant, parties_of(appointment))
     try:
         async with session.begin_nested():
@@ -151,4 +153,5 @@ async def insert(session: AsyncSession, tenant: TenantId, appointment: Appointme
         resource = overlap_resource(exc)
         if resource is None:
             raise
-        raise await slot_taken(session, tenant, appointment, fallback=resource) from exc
+        found = await conflicts_of(session, tenant, appointment)
+        raise slot_taken(found, fallback=resource) from exc
