@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fisioflow.core import driver
 from fisioflow.core.bootstrap import libpq_dsn
-from fisioflow.core.database import DatabaseLocation, Tenancy, transaction
+from fisioflow.core.database import DatabaseLocation, Tenancy, transaction, transaction_reading
 from fisioflow.models import Clinic
 from tests.fixtures.identity import create_clinic
 
@@ -56,6 +56,40 @@ class TestDriverStatements:
             async with transaction(app_sessionmaker, Tenancy()) as session:
                 await driver.execute(session, statement, {"zero": 0})
         assert isinstance(raised.value.orig, psycopg.errors.DivisionByZero)
+
+
+class TestTransactionReading:
+    """The tenancy settings and a first read travel with the BEGIN in one pipeline."""
+
+    async def test_first_row_is_read_under_the_tenancy(
+        self, client: httpx.AsyncClient, app_sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        actor = await create_clinic(client)
+        first = driver.Query(_SLUG, {"clinic_id": actor.clinic_id}, _SlugRow)
+        tenancy = Tenancy(tenant_id=actor.clinic_id, actor="test:pipeline")
+        async with transaction_reading(app_sessionmaker, tenancy, first) as (session, row):
+            # The pipeline is over: the session goes on in the same transaction.
+            settings = await session.execute(
+                text("select current_setting('app.tenant_id'), current_setting('app.actor')")
+            )
+            assert tuple(settings.one()) == (str(actor.clinic_id), "test:pipeline")
+        assert row is not None
+        assert row.slug == actor.clinic_slug
+        async with transaction_reading(app_sessionmaker, Tenancy(), first) as (_, hidden):
+            assert hidden is None  # RLS: no clinic set
+
+    async def test_a_failing_first_read_is_a_sqlalchemy_error_and_rolls_back(
+        self, app_sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        failing = driver.Query(
+            driver.DriverStatement.of(text("select 1 / :zero")), {"zero": 0}, _SlugRow
+        )
+        with pytest.raises(DataError) as raised:
+            async with transaction_reading(app_sessionmaker, Tenancy(), failing):
+                pass
+        assert isinstance(raised.value.orig, psycopg.errors.DivisionByZero)
+        async with transaction(app_sessionmaker, Tenancy()) as session:  # pool still usable
+            assert await session.scalar(text("select 1")) == 1
 
 
 class TestLostConnection:

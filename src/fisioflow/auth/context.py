@@ -15,7 +15,7 @@ from fisioflow.auth import repository
 from fisioflow.auth.principal import Principal, tenancy_for
 from fisioflow.auth.repository import Identity
 from fisioflow.auth.state import auth_state
-from fisioflow.core.database import transaction
+from fisioflow.core.database import transaction_reading
 from fisioflow.core.deps import origin
 from fisioflow.core.errors import Unauthorized
 from fisioflow.core.state import app_state
@@ -41,9 +41,12 @@ async def auth_context(
         )
     principal = auth_state(request).access_tokens.principal(credentials.credentials)
     tenancy = tenancy_for(principal, **origin(request))
-    async with transaction(app_state(request).sessionmaker, tenancy) as session:
-        # Deactivation and role changes take effect at once, not when the token expires.
-        identity = await repository.current_identity(session, principal)
+    # Deactivation and role changes take effect at once, not when the token expires.
+    first = repository.identity_of(principal)
+    async with transaction_reading(app_state(request).sessionmaker, tenancy, first) as (
+        session,
+        identity,
+    ):
         if identity is None:
             raise Unauthorized("session is no longer valid; log in again", code="invalid_token")
         access = AccessLog(tenant_id=principal.tenant_id)

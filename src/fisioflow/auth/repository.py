@@ -68,14 +68,14 @@ _IDENTITY = driver.DriverStatement.of(
 )
 
 
-async def current_identity(session: AsyncSession, principal: Principal) -> Identity | None:
+def identity_of(principal: Principal) -> driver.Query[Identity]:
     """The principal's user and clinic, if the user is still active with the same role."""
     params = {
         "tenant_id": principal.tenant_id,
         "user_id": principal.user_id,
         "role": principal.role.value,
     }
-    return await driver.fetch_one(session, _IDENTITY, params, row=Identity)
+    return driver.Query(_IDENTITY, params, Identity)
 
 
 async def add_refresh_token(

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from fisioflow.core import driver
+from fisioflow.core.driver import Row
 from fisioflow.core.embedded import EmbeddedPostgres
 from fisioflow.core.errors import FisioflowError
 from fisioflow.settings import Settings
@@ -126,20 +127,20 @@ USER_AGENT_MAX = 512
 
 
 async def apply_tenancy(session: AsyncSession, tenancy: Tenancy) -> None:
-    await driver.execute(
-        session,
-        _SET_TENANCY,
-        {
-            "tenant_id": _s(tenancy.tenant_id),
-            "user_id": _s(tenancy.user_id),
-            "role": tenancy.role,
-            "patient_id": _s(tenancy.patient_id),
-            "request_id": tenancy.request_id,
-            "actor": tenancy.actor,
-            "ip": tenancy.ip,
-            "user_agent": tenancy.user_agent[:USER_AGENT_MAX],
-        },
-    )
+    await driver.execute(session, _SET_TENANCY, _tenancy_params(tenancy))
+
+
+def _tenancy_params(tenancy: Tenancy) -> dict[str, object]:
+    return {
+        "tenant_id": _s(tenancy.tenant_id),
+        "user_id": _s(tenancy.user_id),
+        "role": tenancy.role,
+        "patient_id": _s(tenancy.patient_id),
+        "request_id": tenancy.request_id,
+        "actor": tenancy.actor,
+        "ip": tenancy.ip,
+        "user_agent": tenancy.user_agent[:USER_AGENT_MAX],
+    }
 
 
 def _s(value: uuid.UUID | None) -> str:
@@ -168,10 +169,29 @@ async def transaction(
     A domain error marked `commit=True` (e.g. a detected refresh-token reuse that must
     revoke the family while answering 401) commits what was written before re-raising.
     """
+    async with _committed(sessionmaker) as session:
+        await apply_tenancy(session, tenancy)
+        yield session
+
+
+@asynccontextmanager
+async def transaction_reading(
+    sessionmaker: async_sessionmaker[AsyncSession], tenancy: Tenancy, first: driver.Query[Row]
+) -> AsyncIterator[tuple[AsyncSession, Row | None]]:
+    """`transaction`, with `first`'s row read under the tenancy in the same round trip as
+    the settings (the identity check every authenticated request makes)."""
+    async with _committed(sessionmaker) as session:
+        row = await driver.fetch_one_after(session, (_SET_TENANCY, _tenancy_params(tenancy)), first)
+        yield session, row
+
+
+@asynccontextmanager
+async def _committed(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
         await session.begin()
         try:
-            await apply_tenancy(session, tenancy)
             yield session
         except FisioflowError as exc:
             await (session.commit() if exc.commit else session.rollback())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import psycopg
 from psycopg.rows import class_row
@@ -37,6 +37,15 @@ class DriverStatement:
     @classmethod
     def of(cls, statement: ClauseElement) -> DriverStatement:
         return cls(sql=str(statement.compile(dialect=_DIALECT)))
+
+
+@dataclass(frozen=True)
+class Query(Generic[Row]):
+    """A statement with its parameters, whose rows are read as `row(**columns)`."""
+
+    statement: DriverStatement
+    params: Mapping[str, object]
+    row: type[Row]
 
 
 async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
@@ -74,6 +83,25 @@ async def fetch_one(
         return await cursor.fetchone()
     except psycopg.Error as exc:
         raise _translated(exc, statement, driver) from exc
+
+
+async def fetch_one_after(
+    session: AsyncSession,
+    before: tuple[DriverStatement, Mapping[str, object]],
+    query: Query[Row],
+) -> Row | None:
+    """Run `before` (its result unused), then return `query`'s first row as `fetch_one`
+    does, both in one pipelined round trip. (psycopg still waits for its own BEGIN first:
+    it syncs a pipeline after starting a transaction.)"""
+    driver = await driver_connection(session)
+    try:
+        cursor = driver.cursor(row_factory=class_row(query.row))
+        async with driver.pipeline():
+            await driver.execute(before[0].sql, before[1])
+            await cursor.execute(query.statement.sql, query.params)
+        return await cursor.fetchone()
+    except psycopg.Error as exc:
+        raise _translated(exc, query.statement, driver) from exc
 
 
 def _translated(
