@@ -106,6 +106,9 @@ class Delivery:
         async with in_clinic(self.maker, self.clinic_id, actor=self.actor) as session:
             if not await self.breaker.allow(session, self.channel):
                 return [], False
+            # Read before the claim: its audit events lock the clinic's audit chain
+            # until the commit, so nothing else should be waited for after it.
+            clean = await self.breaker.clean(session, self.channel)
             rows = await repository.claim(
                 session,
                 self.clinic_id,
@@ -113,7 +116,7 @@ class Delivery:
                 limit=self.settings.notification_batch,
                 lease_s=self.settings.notification_lease_s,
             )
-            return list(rows), await self.breaker.clean(session, self.channel)
+            return list(rows), clean
 
     async def _one(self, client: Channel, recorder: Recorder, row: Any) -> str:
         if row.id in _LEFT_UNRECORDED:

@@ -15,21 +15,28 @@ from fisioflow.notification.links import make_token
 from fisioflow.notification.recipients import Contact, resolve
 from fisioflow.notification.render import when_text
 
+# The batch is picked (and locked) from the reminders alone, in due order, before the
+# joins: with the joins under the LIMIT the planner sorts every due reminder of the clinic
+# per batch, and on stale statistics (a clinic that just grew) it chose a nested loop
+# over all its patients per reminder (11 s a batch of 1,000 out of 10,000).
 _DUE = text(
     """
+    with due as (
+        select id, appointment_id, due_at from reminder
+         where tenant_id = :tenant and status = 'scheduled' and due_at <= now()
+         order by due_at
+         limit :limit
+           for update skip locked)
     select r.id, r.appointment_id, a.starts_at, p.id as patient_id, p.full_name,
            p.social_name, p.email, p.phone, pr.full_name as practitioner_name,
            c.name as clinic_name, c.timezone,
            a.starts_at > now() and a.status in ('scheduled', 'confirmed') as live
-      from reminder r
-      join appointment a on a.tenant_id = r.tenant_id and a.id = r.appointment_id
-      join patient p on p.tenant_id = a.tenant_id and p.id = a.patient_id
-      join practitioner pr on pr.tenant_id = a.tenant_id and pr.id = a.practitioner_id
-      join clinic c on c.id = r.tenant_id
-     where r.tenant_id = :tenant and r.status = 'scheduled' and r.due_at <= now()
+      from due r
+      join appointment a on a.tenant_id = :tenant and a.id = r.appointment_id
+      join patient p on p.tenant_id = :tenant and p.id = a.patient_id
+      join practitioner pr on pr.tenant_id = :tenant and pr.id = a.practitioner_id
+      join clinic c on c.id = :tenant
      order by r.due_at
-     limit :limit
-       for update of r skip locked
     """
 )
 

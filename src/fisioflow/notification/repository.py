@@ -13,21 +13,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fisioflow.models import Notification, NotificationPreference, PushSubscription
 
-# Waiting rows whose time has come, and rows of a killed worker whose lease ran out.
+# Rows of a killed worker whose lease ran out, then waiting rows whose time has come, each
+# from its own partial index in order: as one OR the planner sorted every waiting row of
+# the clinic for each batch (100,000 rows queued by a reminder run: ~0.1 s a claim, under
+# the clinic's audit-chain lock).
 _CLAIM = text(
     """
+    with stale as (
+        select tenant_id, id from notification
+         where tenant_id = :tenant and channel = :channel and status = 'sending'
+           and lease_until < now()
+         order by lease_until
+         limit :limit
+           for update skip locked),
+    waiting as (
+        select tenant_id, id from notification
+         where tenant_id = :tenant and channel = :channel
+           and status in ('pending', 'failed') and next_attempt_at <= now()
+         order by next_attempt_at
+         limit :limit - (select count(*) from stale)
+           for update skip locked)
     update notification n
        set status = 'sending', lease_until = now() + make_interval(secs => :lease),
            updated_at = now()
       from clinic c
-     where n.tenant_id = c.id and (n.tenant_id, n.id) in (
-           select tenant_id, id from notification
-            where tenant_id = :tenant and channel = :channel
-              and ((status in ('pending', 'failed') and next_attempt_at <= now())
-                   or (status = 'sending' and lease_until < now()))
-            order by next_attempt_at
-            limit :limit
-              for update skip locked)
+     where n.tenant_id = c.id
+       and (n.tenant_id, n.id) in (select * from stale union all select * from waiting)
     returning n.id, n.recipient, n.template, n.payload, n.urgent, n.attempts,
               n.delivery_key, c.timezone
     """
