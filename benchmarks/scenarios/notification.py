@@ -2,12 +2,13 @@
 queueing a booking's messages adds to it.
 
 - `reminders-100k`: a clinic of its own per run with 100,000 appointments whose reminders
-  are due (1,000 with `--data-profile small`; `BENCH_REMINDERS=N` in the environment
-  sets another count, for quick before/after comparisons), written in SQL through the real reminder
-  trigger; one real `fisioflow worker` process turns them into outbox messages and sends
-  them over SMTP to a local receiver (aiosmtpd, in this process) that counts distinct
-  delivery keys. Timed from queueing `notification.enqueue_due_reminders` to the last
-  message accepted. "Req/s" = reminders delivered per second.
+  are due (1,000 with `--data-profile small`; `BENCH_REMINDERS=N` in the environment sets
+  another count, for quick before/after comparisons), written in SQL through the real
+  reminder trigger; one real `fisioflow worker` process turns them into outbox messages
+  and sends them over SMTP to a local receiver (aiosmtpd, in this process) that counts
+  distinct delivery keys; `FISIOFLOW_NOTIFICATION_*` variables of the harness reach the
+  worker. Timed from queueing `notification.enqueue_due_reminders` to the last message
+  accepted. "Req/s" = reminders delivered per second.
 - `booking-unnotified`: the `booking` requests with the reminder trigger disabled and the
   outbox refusing rows for the run (a temporary trigger; teardown restores both): the
   baseline of the "Overheads" row that compares it with `booking` (reminder rows, the
@@ -177,6 +178,7 @@ def _worker_env(ctx: SetupContext, smtp_port: int) -> dict[str, str]:
         "FISIOFLOW_SMTP_PORT": str(smtp_port),
         "FISIOFLOW_LOG_LEVEL": "WARNING",
         "PATH": "/usr/bin:/bin",
+        **{k: v for k, v in os.environ.items() if k.startswith("FISIOFLOW_NOTIFICATION_")},
     }
 
 

@@ -1,0 +1,121 @@
+"""The outbox's own statements on real rows: what a claim takes (expired leases first,
+then waiting messages in due order, never more than the batch) and how the recorder marks
+a message sent (one UPDATE with its audit event, written with its COMMIT; nothing let go
+for a row that is no longer ours)."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from fisioflow.core.bootstrap import libpq_dsn
+from fisioflow.core.jobs import in_clinic
+from fisioflow.notification import repository
+from fisioflow.notification.recorder import Recorder
+from tests.fixtures.audit import audit_events
+from tests.fixtures.identity import create_clinic
+from tests.notification.helpers import rows
+
+# (key, status, lease_until / next_attempt_at relative to now)
+OUTBOX = [
+    ("stale-late", "sending", "-1 second"),
+    ("stale-early", "sending", "-1 minute"),
+    ("leased", "sending", "+1 minute"),
+    ("due-late", "pending", "-1 second"),
+    ("due-early", "failed", "-2 minutes"),
+    ("due-middle", "pending", "-1 minute"),
+    ("later", "pending", "+1 minute"),
+]
+
+
+async def _outbox(owner_engine: AsyncEngine, clinic_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    ids: dict[str, uuid.UUID] = {}
+    for key, status, offset in OUTBOX:
+        column = "lease_until" if status == "sending" else "next_attempt_at"
+        found = await rows(
+            owner_engine,
+            clinic_id,
+            "insert into notification (tenant_id, id, channel, template, recipient,"
+            f" delivery_key, status, {column})"
+            " values (:t, app_new_id(), 'email', 'appointment_reminder', 'bia@example.com',"
+            " :key, :status, now() + cast(:offset as interval)) returning id",
+            t=clinic_id,
+            key=key,
+            status=status,
+            offset=offset,
+        )
+        ids[key] = found[0][0]
+    return ids
+
+
+async def _claim(
+    maker: async_sessionmaker[AsyncSession], clinic_id: uuid.UUID, limit: int
+) -> list[uuid.UUID]:
+    async with in_clinic(maker, clinic_id, actor="test") as session:
+        claimed = await repository.claim(session, clinic_id, "email", limit=limit, lease_s=600)
+        return [r.id for r in claimed]
+
+
+class TestClaim:
+    async def test_expired_leases_first_then_due_messages_in_order_up_to_the_batch(
+        self,
+        client: httpx.AsyncClient,
+        app_sessionmaker: async_sessionmaker[AsyncSession],
+        owner_engine: AsyncEngine,
+    ) -> None:
+        clinic = (await create_clinic(client)).clinic_id
+        ids = await _outbox(owner_engine, clinic)
+
+        first = await _claim(app_sessionmaker, clinic, 3)
+        assert sorted(first) == sorted(ids[k] for k in ("stale-early", "stale-late", "due-early"))
+        second = await _claim(app_sessionmaker, clinic, 3)
+        assert sorted(second) == sorted(ids[k] for k in ("due-middle", "due-late"))
+        assert await _claim(app_sessionmaker, clinic, 3) == []
+
+        found = await rows(
+            owner_engine,
+            clinic,
+            "select delivery_key from notification"
+            " where status = 'sending' and lease_until > now() + interval '5 minutes'",
+        )
+        assert sorted(r[0] for r in found) == sorted(k for k in ids if k not in ("leased", "later"))
+
+
+class TestRecorder:
+    async def test_marks_sent_once_with_its_audit_event_and_lets_go_nothing_after(
+        self, client: httpx.AsyncClient, app_engine: AsyncEngine, owner_engine: AsyncEngine
+    ) -> None:
+        clinic = (await create_clinic(client)).clinic_id
+        ids = await _outbox(owner_engine, clinic)
+        message = ids["leased"]
+        recorder = Recorder(libpq_dsn(app_engine.url), tenant=clinic, actor="job:test")
+        released: list[str] = []
+        try:
+            assert await recorder.sent(message, lambda: released.append("first"))
+            assert not await recorder.sent(message, lambda: released.append("second"))
+            # a message waiting (not claimed) is not ours either
+            assert not await recorder.sent(ids["later"], lambda: released.append("later"))
+        finally:
+            await recorder.close()
+
+        assert released == ["first"]
+        found = await rows(
+            owner_engine,
+            clinic,
+            "select status, sent_at is not null, attempts, lease_until from notification"
+            " where id = :id",
+            id=message,
+        )
+        assert found == [("sent", True, 1, None)]
+        events = await audit_events(
+            owner_engine,
+            clinic,
+            where="table_name = 'notification' and record_id = :id and operation = 'UPDATE'",
+            id=message,
+        )
+        assert len(events) == 1
+        assert events[0]["actor"] == "job:test"
+        assert events[0]["new_values"]["status"] == "sent"
+        assert "sent_at" in events[0]["changed_fields"]
