@@ -32,22 +32,6 @@ class _SlugRow:
 
 
 class TestDriverStatements:
-    async def test_row_under_the_transactions_tenancy(
-        self, client: httpx.AsyncClient, app_sessionmaker: async_sessionmaker[AsyncSession]
-    ) -> None:
-        actor = await create_clinic(client)
-        params = {"clinic_id": actor.clinic_id}
-        async with transaction(app_sessionmaker, Tenancy(tenant_id=actor.clinic_id)) as session:
-            row = await driver.fetch_one(session, _SLUG, params, row=_SlugRow)
-            # Same transaction as the session's own statements.
-            assert await session.scalar(text("select current_setting('app.tenant_id')")) == str(
-                actor.clinic_id
-            )
-        assert row is not None
-        assert row.slug == actor.clinic_slug
-        async with transaction(app_sessionmaker, Tenancy()) as session:  # RLS: no clinic set
-            assert await driver.fetch_one(session, _SLUG, params, row=_SlugRow) is None
-
     async def test_driver_errors_are_sqlalchemy_errors(
         self, app_sessionmaker: async_sessionmaker[AsyncSession]
     ) -> None:

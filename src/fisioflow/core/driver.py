@@ -68,31 +68,15 @@ async def execute(
         raise _translated(exc, statement, driver) from exc
 
 
-async def fetch_one(
-    session: AsyncSession,
-    statement: DriverStatement,
-    params: Mapping[str, object],
-    *,
-    row: type[Row],
-) -> Row | None:
-    """The first row as `row(**columns)` (column labels are the field names), or None."""
-    driver = await driver_connection(session)
-    try:
-        cursor = driver.cursor(row_factory=class_row(row))
-        await cursor.execute(statement.sql, params)
-        return await cursor.fetchone()
-    except psycopg.Error as exc:
-        raise _translated(exc, statement, driver) from exc
-
-
 async def fetch_one_after(
     session: AsyncSession,
     before: tuple[DriverStatement, Mapping[str, object]],
     query: Query[Row],
 ) -> Row | None:
-    """Run `before` (its result unused), then return `query`'s first row as `fetch_one`
-    does, both in one pipelined round trip. (psycopg still waits for its own BEGIN first:
-    it syncs a pipeline after starting a transaction.)"""
+    """Run `before` (its result unused), then return `query`'s first row as
+    `row(**columns)` (column labels are the field names) or None, both in one pipelined
+    round trip. (psycopg still waits for its own BEGIN first: it syncs a pipeline after
+    starting a transaction.)"""
     driver = await driver_connection(session)
     try:
         cursor = driver.cursor(row_factory=class_row(query.row))
