@@ -1,7 +1,7 @@
 """The outbox's own statements on real rows: what a claim takes (expired leases first,
 then waiting messages in due order, never more than the batch) and how the recorder marks
-a message sent (one UPDATE with its audit event; nothing let go for a row that is no longer
-ours)."""
+a message sent (one UPDATE with its audit event, written with its COMMIT; nothing let go
+for a row that is no longer ours)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,22 @@
 """Recording a message as sent, ordered against the send itself.
 
 Each delivery lane keeps one connection of its own (application role, autocommit) for
-this. `sent(...)` runs BEGIN + UPDATE, then writes COMMIT to the socket and calls
-`release` right after (for SMTP: the final "." that makes the server accept the message)
-before waiting for the COMMIT's answer. The two writes are microseconds apart, so a
-worker killed at any moment either never released the message (the server discards it;
-the row stays `sending` and is sent again when its lease runs out) or had already sent
-the COMMIT (the row is `sent`). Writing at the libpq level is the point: a driver-level
-commit would wait for the answer first and leave a round trip between the two writes.
+this. `sent(...)` runs BEGIN and locks the row (still `sending`: still ours), then writes
+the UPDATE to `sent` and the COMMIT to the socket in one message and calls `release`
+right after (for SMTP: the final "." that makes the server accept the message) before
+waiting for their answer. The two writes are microseconds apart, so a worker killed at
+any moment either never released the message (the server discards it; the row stays
+`sending` and is sent again when its lease runs out) or had already sent the COMMIT (the
+row is `sent`). Writing at the libpq level is the point: a driver-level commit would wait
+for the answer first and leave a round trip between the two writes.
+
+Why the UPDATE travels with the COMMIT: it writes the audit event, which locks the
+clinic's audit chain until the COMMIT (migration 0015_audit_chain_flush), and every other
+audited write of the clinic (the other lanes, claims, queued reminders) waits for that
+lock. Sent together, the lock is held for the server's own work only, not for a round
+trip to this process and its busy event loop: that wait had capped a clinic at ~330
+messages/s. The row lock taken first (`FOR NO KEY UPDATE`, no audit) is what makes the
+UPDATE certain to find the row: no other worker can claim it meanwhile.
 
 A written COMMIT is not a durable one: when the database dies before it lands, the
 message is out but the row still says `sending`. `sent` then raises NotRecorded(released)
@@ -23,17 +32,21 @@ import uuid
 from collections.abc import Callable
 
 import psycopg
-from psycopg import pq
+from psycopg import pq, sql
 
 from fisioflow.notification.channels import NotRecorded
 
 Release = Callable[[], None]
 CONFIRM_PAUSE_S = 0.1
 
-_MARK_SENT = (
+_MARK_SENT = sql.SQL(
     "update notification set status = 'sent', sent_at = now(), attempts = attempts + 1,"
     " lease_until = null, last_error = null, updated_at = now()"
-    " where tenant_id = %s and id = %s and status = 'sending' returning id"
+    " where tenant_id = {tenant} and id = {id} and status = 'sending'"
+)
+_OURS = (
+    "select id from notification where tenant_id = %s and id = %s and status = 'sending'"
+    " for no key update"
 )
 _TENANCY = "select set_config('app.tenant_id', %s, true), set_config('app.actor', %s, true)"
 
@@ -67,11 +80,11 @@ class Recorder:
             async with conn.pipeline():  # one round trip for the three
                 await conn.execute("begin")
                 await conn.execute(_TENANCY, (str(self._tenant), self._actor))
-                cursor = await conn.execute(_MARK_SENT, (self._tenant, notification_id))
+                cursor = await conn.execute(_OURS, (self._tenant, notification_id))
             if await cursor.fetchone() is None:
                 await conn.execute("rollback")
                 return False
-            await _commit_then(conn.pgconn, release_once)
+            await _commit_then(conn, _mark_sent(self._tenant, notification_id), release_once)
         except psycopg.Error as exc:
             await self._discard()
             raise NotRecorded(
@@ -92,7 +105,7 @@ class Recorder:
                 conn = await self._connection()
                 async with conn.transaction():
                     await conn.execute(_TENANCY, (str(self._tenant), self._actor))
-                    await conn.execute(_MARK_SENT, (self._tenant, notification_id))
+                    await conn.execute(_mark_sent(self._tenant, notification_id))
                 return True
             except psycopg.Error:
                 await self._discard()
@@ -113,9 +126,18 @@ class Recorder:
             await self._conn.close()
 
 
-async def _commit_then(pgconn: pq.abc.PGconn, release: Release) -> None:
-    loop = asyncio.get_running_loop()
-    pgconn.send_query(b"commit")
+def _mark_sent(tenant: uuid.UUID, notification_id: uuid.UUID) -> sql.Composed:
+    # Literals: a simple-query message (UPDATE and COMMIT in one) carries no parameters.
+    return _MARK_SENT.format(tenant=sql.Literal(tenant), id=sql.Literal(notification_id))
+
+
+async def _commit_then(
+    conn: psycopg.AsyncConnection[tuple[object, ...]], update: sql.Composed, release: Release
+) -> None:
+    """Write `update` and COMMIT as one simple-query message, release, then read both
+    answers: anything but exactly one row updated and committed is an error."""
+    loop, pgconn = asyncio.get_running_loop(), conn.pgconn
+    pgconn.send_query(update.as_bytes(conn) + b"; commit")
     while pgconn.flush():
         await _ready(loop, pgconn.socket, write=True)
     release()
@@ -124,10 +146,14 @@ async def _commit_then(pgconn: pq.abc.PGconn, release: Release) -> None:
         if not pgconn.is_busy():
             break
         await _ready(loop, pgconn.socket, write=False)
-    error = None
+    tags, error = [], None
     while (result := pgconn.get_result()) is not None:
         if result.status != pq.ExecStatus.COMMAND_OK:
             error = (result.error_message or b"commit failed").decode(errors="replace")
+        tags.append(result.command_status)
+    if error is None and tags != [b"UPDATE 1", b"COMMIT"]:
+        # A COMMIT of a failed transaction answers ROLLBACK, without an error.
+        error = f"recording the message as sent answered {tags!r}"
     if error is not None:
         raise psycopg.OperationalError(error)
 
