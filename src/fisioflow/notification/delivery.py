@@ -1,6 +1,7 @@
 """Sending the outbox of one clinic on one channel: a few lanes in parallel, each with its
 own connection to the channel, claiming small batches (`FOR UPDATE SKIP LOCKED`, with a
-lease) and recording every message in its own short transaction.
+lease), and recording sent messages through one recorder for all its lanes (a group
+commit: recorder.py).
 
 A message is sent at most once: it is marked `sent` (commit) just before it leaves (see
 channels.py); a worker killed before that commit leaves it `sending`, and when its lease
@@ -69,18 +70,21 @@ class Delivery:
 
     async def run(self) -> int:
         """Send until nothing is due (or the circuit opens); returns how many were sent."""
-        lanes = [self._lane() for _ in range(self.settings.notification_lanes)]
-        return sum(await asyncio.gather(*lanes))
+        engine = self.maker.kw["bind"]
+        recorder = Recorder(libpq_dsn(engine.url), tenant=self.clinic_id, actor=self.actor)
+        lanes = [self._lane(recorder) for _ in range(self.settings.notification_lanes)]
+        try:
+            return sum(await asyncio.gather(*lanes))
+        finally:
+            await recorder.close()
 
-    async def _lane(self) -> int:
+    async def _lane(self, recorder: Recorder) -> int:
         sent = 0
         try:
             client = open_channel(self.settings, self.channel)
         except Transient as exc:
             await self._park_all(str(exc))
             return 0
-        engine = self.maker.kw["bind"]
-        recorder = Recorder(libpq_dsn(engine.url), tenant=self.clinic_id, actor=self.actor)
         try:
             while True:
                 batch, clean = await self._claim()
@@ -99,7 +103,6 @@ class Delivery:
                         return sent
         finally:
             await client.close()
-            await recorder.close()
 
     async def _claim(self) -> tuple[list[Any], bool]:
         """A batch, and whether the circuit is clean (closed, no failures counted)."""

@@ -1,35 +1,43 @@
-"""Recording a message as sent, ordered against the send itself.
+"""Recording messages as sent, ordered against the sends themselves.
 
-Each delivery lane keeps one connection of its own (application role, autocommit) for
-this. `sent(...)` runs BEGIN and locks the row (still `sending`: still ours), then writes
-the UPDATE to `sent` and the COMMIT to the socket in one message and calls `release`
+The lanes of a delivery share one recorder and one connection (application role,
+autocommit). A lane calls `sent(id, release)` with the message's last byte held back;
+the recorder groups whatever the lanes have asked for by the time it is free (a group
+commit: one transaction, one audit-chain lock, one WAL flush for many messages). For a
+group it runs BEGIN and locks the rows (still `sending`: still ours), then writes the
+UPDATE to `sent` and the COMMIT to the socket in one message and calls every `release`
 right after (for SMTP: the final "." that makes the server accept the message) before
-waiting for their answer. The two writes are microseconds apart, so a worker killed at
-any moment either never released the message (the server discards it; the row stays
-`sending` and is sent again when its lease runs out) or had already sent the COMMIT (the
-row is `sent`). Writing at the libpq level is the point: a driver-level commit would wait
-for the answer first and leave a round trip between the two writes.
+waiting for the answer. Writing the COMMIT and the releases happen in one step of the
+event loop, so a worker killed at any moment either never released a message (the server
+discards it; the row stays `sending` and is sent again when its lease runs out) or had
+already sent the COMMIT (the row is `sent`). Writing at the libpq level is the point: a
+driver-level commit would wait for the answer first and leave a round trip between them.
 
-Why the UPDATE travels with the COMMIT: it writes the audit event, which locks the
+Why the UPDATE travels with the COMMIT: it writes the audit events, which lock the
 clinic's audit chain until the COMMIT (migration 0015_audit_chain_flush), and every other
 audited write of the clinic (the other lanes, claims, queued reminders) waits for that
 lock. Sent together, the lock is held for the server's own work only, not for a round
-trip to this process and its busy event loop: that wait had capped a clinic at ~330
-messages/s. The row lock taken first (`FOR NO KEY UPDATE`, no audit) is what makes the
-UPDATE certain to find the row: no other worker can claim it meanwhile.
+trip to this process and its busy event loop. The row locks taken first (`FOR NO KEY
+UPDATE`, no audit) make the UPDATE certain to find the rows: no other worker can claim
+them meanwhile.
+
+A lane cancelled while waiting withdraws its message unless it was released already
+(then its delivery treats it as let go: delivery.py).
 
 A written COMMIT is not a durable one: when the database dies before it lands, the
-message is out but the row still says `sending`. `sent` then raises NotRecorded(released)
-and the channel decides whether the message left; if so `confirm` records it, reconnecting
-until the database is back (a lane of this process that claims the row again meanwhile
-records it instead of sending it: delivery.py).
+messages are out but their rows still say `sending`. `sent` then raises
+NotRecorded(released) and the channel decides whether the message left; if so `confirm`
+records it, reconnecting until the database is back (a lane of this process that claims
+the row again meanwhile records it instead of sending it: delivery.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import pq, sql
@@ -38,17 +46,47 @@ from fisioflow.notification.channels import NotRecorded
 
 Release = Callable[[], None]
 CONFIRM_PAUSE_S = 0.1
+COMMIT_WRITE_TIMEOUT_S = 5.0
 
 _MARK_SENT = sql.SQL(
     "update notification set status = 'sent', sent_at = now(), attempts = attempts + 1,"
     " lease_until = null, last_error = null, updated_at = now()"
-    " where tenant_id = {tenant} and id = {id} and status = 'sending'"
+    " where tenant_id = {tenant} and id = any({ids}) and status = 'sending'"
 )
 _OURS = (
-    "select id from notification where tenant_id = %s and id = %s and status = 'sending'"
+    "select id from notification where tenant_id = %s and id = any(%s) and status = 'sending'"
     " for no key update"
 )
 _TENANCY = "select set_config('app.tenant_id', %s, true), set_config('app.actor', %s, true)"
+
+
+@dataclass(eq=False)
+class _Ask:
+    notification_id: uuid.UUID
+    release: Release
+    outcome: asyncio.Future[bool]
+    withdrawn: bool = False
+    released: bool = False
+
+    def let_go(self) -> None:
+        self.released = True
+        self.release()
+
+    def settle(self, result: bool | BaseException) -> None:
+        if self.outcome.done():
+            return
+        if self.withdrawn:  # nobody waits for it any more
+            self.outcome.cancel()
+        elif isinstance(result, BaseException):
+            self.outcome.set_exception(result)
+        else:
+            self.outcome.set_result(result)
+
+
+@dataclass(eq=False)
+class _Queue:
+    asks: list[_Ask] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
 
 
 class Recorder:
@@ -57,6 +95,7 @@ class Recorder:
         self._tenant = tenant
         self._actor = actor
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._queue = _Queue()
 
     async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
@@ -68,47 +107,73 @@ class Recorder:
     async def sent(self, notification_id: uuid.UUID, release: Release) -> bool:
         """Mark the message sent and release it; False (nothing released) when the row is
         no longer ours (another worker claimed it after our lease ran out)."""
-        released = False
-
-        def release_once() -> None:
-            nonlocal released
-            released = True
-            release()
-
+        ask = _Ask(notification_id, release, asyncio.get_running_loop().create_future())
+        self._queue.asks.append(ask)
+        if self._queue.task is None or self._queue.task.done():
+            self._queue.task = asyncio.create_task(self._record_all())
         try:
-            conn = await self._connection()
-            async with conn.pipeline():  # one round trip for the three
-                await conn.execute("begin")
-                await conn.execute(_TENANCY, (str(self._tenant), self._actor))
-                cursor = await conn.execute(_OURS, (self._tenant, notification_id))
-            if await cursor.fetchone() is None:
-                await conn.execute("rollback")
-                return False
-            await _commit_then(conn, _mark_sent(self._tenant, notification_id), release_once)
-        except psycopg.Error as exc:
-            await self._discard()
-            raise NotRecorded(
-                f"recording the message as sent failed: {exc}", released=released
-            ) from exc
-        except BaseException:
-            await self._discard()
+            return await asyncio.shield(ask.outcome)
+        except asyncio.CancelledError:
+            ask.withdrawn = True  # too late if released: the caller knows it let go
             raise
-        return True
+
+    async def _record_all(self) -> None:
+        while self._queue.asks:
+            group, self._queue.asks = self._queue.asks, []
+            try:
+                await self._record(group)
+            except psycopg.Error as exc:
+                await self._discard()
+                for ask in group:
+                    ask.settle(
+                        NotRecorded(
+                            f"recording the message as sent failed: {exc}", released=ask.released
+                        )
+                    )
+            except BaseException as exc:
+                await self._discard()
+                for ask in group:
+                    ask.settle(NotRecorded(f"recording stopped: {exc!r}", released=ask.released))
+                raise
+
+    async def _record(self, group: list[_Ask]) -> None:
+        conn = await self._connection()
+        ids = [ask.notification_id for ask in group]
+        async with conn.pipeline():  # one round trip for the three
+            await conn.execute("begin")
+            await conn.execute(_TENANCY, (str(self._tenant), self._actor))
+            cursor = await conn.execute(_OURS, (self._tenant, ids))
+        ours = {row[0] for row in await cursor.fetchall()}
+        mine = [ask for ask in group if ask.notification_id in ours and not ask.withdrawn]
+        if not mine:
+            await conn.execute("rollback")
+        else:
+            update = _MARK_SENT.format(
+                tenant=sql.Literal(self._tenant),
+                ids=sql.Literal([ask.notification_id for ask in mine]),
+            )
+            await _commit_then(conn, update, mine)
+        for ask in group:
+            ask.settle(ask in mine)
 
     async def confirm(self, notification_id: uuid.UUID, *, within_s: float) -> bool:
         """Record as sent a message that left while its COMMIT failed, retrying while the
-        database is away; False when it stayed away for `within_s` seconds."""
+        database is away; False when it stayed away for `within_s` seconds. A connection
+        of its own: the group's may be in the middle of another group."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
+        update = _MARK_SENT.format(
+            tenant=sql.Literal(self._tenant), ids=sql.Literal([notification_id])
+        )
         while True:
             try:
-                conn = await self._connection()
-                async with conn.transaction():
+                async with await psycopg.AsyncConnection.connect(
+                    self._conninfo, application_name="fisioflow-delivery"
+                ) as conn:
                     await conn.execute(_TENANCY, (str(self._tenant), self._actor))
-                    await conn.execute(_mark_sent(self._tenant, notification_id))
+                    await conn.execute(update)
                 return True
             except psycopg.Error:
-                await self._discard()
                 if loop.time() + CONFIRM_PAUSE_S > deadline:
                     return False
                 # Short and steady: recording must win the race against a new lane that
@@ -122,25 +187,25 @@ class Recorder:
         self._conn = None
 
     async def close(self) -> None:
+        if self._queue.task is not None:
+            await asyncio.gather(self._queue.task, return_exceptions=True)
         if self._conn is not None:
             await self._conn.close()
 
 
-def _mark_sent(tenant: uuid.UUID, notification_id: uuid.UUID) -> sql.Composed:
-    # Literals: a simple-query message (UPDATE and COMMIT in one) carries no parameters.
-    return _MARK_SENT.format(tenant=sql.Literal(tenant), id=sql.Literal(notification_id))
-
-
 async def _commit_then(
-    conn: psycopg.AsyncConnection[tuple[object, ...]], update: sql.Composed, release: Release
+    conn: psycopg.AsyncConnection[tuple[object, ...]],
+    update: sql.Composed,
+    asks: list[_Ask],
 ) -> None:
-    """Write `update` and COMMIT as one simple-query message, release, then read both
-    answers: anything but exactly one row updated and committed is an error."""
+    """Write `update` and COMMIT as one simple-query message, let every message go, then
+    read both answers: anything but one row updated per message and committed is an
+    error."""
     loop, pgconn = asyncio.get_running_loop(), conn.pgconn
     pgconn.send_query(update.as_bytes(conn) + b"; commit")
-    while pgconn.flush():
-        await _ready(loop, pgconn.socket, write=True)
-    release()
+    _flush_now(pgconn)
+    for ask in asks:  # no await since the withdrawn were left out: none withdraws now
+        ask.let_go()
     while True:
         pgconn.consume_input()
         if not pgconn.is_busy():
@@ -151,11 +216,21 @@ async def _commit_then(
         if result.status != pq.ExecStatus.COMMAND_OK:
             error = (result.error_message or b"commit failed").decode(errors="replace")
         tags.append(result.command_status)
-    if error is None and tags != [b"UPDATE 1", b"COMMIT"]:
+    if error is None and tags != [f"UPDATE {len(asks)}".encode(), b"COMMIT"]:
         # A COMMIT of a failed transaction answers ROLLBACK, without an error.
-        error = f"recording the message as sent answered {tags!r}"
+        error = f"recording the messages as sent answered {tags!r}"
     if error is not None:
         raise psycopg.OperationalError(error)
+
+
+def _flush_now(pgconn: pq.abc.PGconn) -> None:
+    """Flush without yielding to the event loop (a lane must not withdraw between the
+    COMMIT and its release). A full socket buffer is rare for a few hundred bytes; the
+    wait for it is bounded, and a COMMIT not written whole is never executed."""
+    while pgconn.flush():
+        _, writable, _ = select.select([], [pgconn.socket], [], COMMIT_WRITE_TIMEOUT_S)
+        if not writable:
+            raise psycopg.OperationalError("the database did not take the COMMIT")
 
 
 async def _ready(loop: asyncio.AbstractEventLoop, fileno: int, *, write: bool) -> None:
