@@ -1,13 +1,16 @@
 """The outbox's own statements on real rows: what a claim takes (expired leases first,
 then waiting messages in due order, never more than the batch) and how the recorder marks
-a message sent (one UPDATE with its audit event, written with its COMMIT; nothing let go
-for a row that is no longer ours)."""
+messages sent (one UPDATE with an audit event per message, written with its COMMIT; the
+messages of lanes asking together in one transaction; nothing let go for a row that is no
+longer ours or for a lane cancelled before its group's COMMIT)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from fisioflow.core.bootstrap import libpq_dsn
@@ -119,3 +122,71 @@ class TestRecorder:
         assert events[0]["actor"] == "job:test"
         assert events[0]["new_values"]["status"] == "sent"
         assert "sent_at" in events[0]["changed_fields"]
+
+
+class TestGroupCommit:
+    async def test_messages_asked_for_together_are_recorded_in_one_transaction(
+        self, client: httpx.AsyncClient, app_engine: AsyncEngine, owner_engine: AsyncEngine
+    ) -> None:
+        clinic = (await create_clinic(client)).clinic_id
+        ids = await _outbox(owner_engine, clinic)
+        mine = ["stale-late", "stale-early", "leased"]
+        recorder = Recorder(libpq_dsn(app_engine.url), tenant=clinic, actor="job:test")
+        released: list[str] = []
+        try:
+            answers = await asyncio.gather(
+                *(
+                    recorder.sent(ids[key], lambda key=key: released.append(key))  # type: ignore[misc]
+                    for key in [*mine, "later"]
+                )
+            )
+        finally:
+            await recorder.close()
+
+        assert answers == [True, True, True, False]  # a waiting message is not ours
+        assert sorted(released) == sorted(mine)
+        found = await rows(
+            owner_engine,
+            clinic,
+            "select status, count(distinct xmin::text) from notification"
+            " where id = any(:ids) group by 1",
+            ids=[ids[key] for key in mine],
+        )
+        assert found == [("sent", 1)]  # one transaction for the three
+        events = await audit_events(
+            owner_engine,
+            clinic,
+            where="table_name = 'notification' and operation = 'UPDATE'",
+        )
+        assert sorted(e["record_id"] for e in events) == sorted(ids[key] for key in mine)
+
+    async def test_a_lane_cancelled_before_its_commit_withdraws_its_message(
+        self, client: httpx.AsyncClient, app_engine: AsyncEngine, owner_engine: AsyncEngine
+    ) -> None:
+        clinic = (await create_clinic(client)).clinic_id
+        ids = await _outbox(owner_engine, clinic)
+        recorder = Recorder(libpq_dsn(app_engine.url), tenant=clinic, actor="job:test")
+        released: list[str] = []
+        try:
+            kept = asyncio.create_task(
+                recorder.sent(ids["leased"], lambda: released.append("kept"))
+            )
+            gone = asyncio.create_task(
+                recorder.sent(ids["stale-late"], lambda: released.append("gone"))
+            )
+            await asyncio.sleep(0)  # both asked; the group is still on its way
+            gone.cancel()
+            assert await kept
+            with pytest.raises(asyncio.CancelledError):
+                await gone
+        finally:
+            await recorder.close()
+
+        assert released == ["kept"]
+        found = await rows(
+            owner_engine,
+            clinic,
+            "select delivery_key, status from notification where id = any(:ids) order by 1",
+            ids=[ids["leased"], ids["stale-late"]],
+        )
+        assert found == [("leased", "sent"), ("stale-late", "sending")]

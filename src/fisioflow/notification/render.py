@@ -40,6 +40,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         keep_trailing_newline=False,
         trim_blocks=True,
+        auto_reload=False,  # packaged templates: no mtime check on every message
     )
 
 
