@@ -48,19 +48,20 @@ Release = Callable[[], None]
 CONFIRM_PAUSE_S = 0.1
 COMMIT_WRITE_TIMEOUT_S = 5.0
 
-# No `status = 'sending'` in these two: with it the planner may pick the partial index of
-# leased rows (`ix_notification_tenant_id_lease_until`), whose dead entries pile up while a
-# clinic's outbox drains, over the primary key; psycopg prepares `_OURS` after five runs,
-# and that generic plan cut a 30,000-reminder run to 140 messages/s until autovacuum came.
-# The status is read under the row lock instead, and the UPDATE touches only rows locked
-# and seen `sending` in its own transaction.
-_MARK_SENT = sql.SQL(
+# Lookups the planner cannot get wrong: one primary-key equality per message, and the
+# UPDATE by the locked rows' ctids (stable: nobody else may change a row we lock). With
+# `tenant_id = ... and id = any(...)` the choice of index rests on the statistics, which
+# know nothing yet of a clinic whose outbox just filled: the planner took other indexes
+# that start with tenant_id and walked the whole outbox for every group (30,000 reminders
+# at 140-230 messages/s until autovacuum analyzed the table).
+_SET_SENT = (
     "update notification set status = 'sent', sent_at = now(), attempts = attempts + 1,"
     " lease_until = null, last_error = null, updated_at = now()"
-    " where tenant_id = {tenant} and id = any({ids})"
 )
+_MARK_LOCKED = sql.SQL(_SET_SENT + " where tenant_id = {tenant} and ctid = any({ctids}::tid[])")
+_MARK_ONE = sql.SQL(_SET_SENT + " where tenant_id = {tenant} and id = {id} and status = 'sending'")
 _OURS = (
-    "select id, status = 'sending' from notification where tenant_id = %s and id = any(%s)"
+    "select ctid::text, status = 'sending' from notification where tenant_id = %s and id = %s"
     " for no key update"
 )
 _TENANCY = "select set_config('app.tenant_id', %s, true), set_config('app.actor', %s, true)"
@@ -144,19 +145,25 @@ class Recorder:
 
     async def _record(self, group: list[_Ask]) -> None:
         conn = await self._connection()
-        ids = [ask.notification_id for ask in group]
-        async with conn.pipeline():  # one round trip for the three
+        async with conn.pipeline():  # one round trip for them all
             await conn.execute("begin")
             await conn.execute(_TENANCY, (str(self._tenant), self._actor))
-            cursor = await conn.execute(_OURS, (self._tenant, ids))
-        ours = {row[0] for row in await cursor.fetchall() if row[1]}
-        mine = [ask for ask in group if ask.notification_id in ours and not ask.withdrawn]
+            cursors = [
+                await conn.execute(_OURS, (self._tenant, ask.notification_id)) for ask in group
+            ]
+        locked = [await cursor.fetchone() for cursor in cursors]
+        # From here to the releases nothing awaits: a lane withdraws before or not at all.
+        ours = {
+            ask: row[0]
+            for ask, row in zip(group, locked, strict=True)
+            if row is not None and row[1] and not ask.withdrawn
+        }
+        mine = list(ours)
         if not mine:
             await conn.execute("rollback")
         else:
-            update = _MARK_SENT.format(
-                tenant=sql.Literal(self._tenant),
-                ids=sql.Literal([ask.notification_id for ask in mine]),
+            update = _MARK_LOCKED.format(
+                tenant=sql.Literal(self._tenant), ctids=sql.Literal(list(ours.values()))
             )
             await _commit_then(conn, update, mine)
         for ask in group:
@@ -168,9 +175,7 @@ class Recorder:
         of its own: the group's may be in the middle of another group."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
-        update = sql.SQL("{} and status = 'sending'").format(
-            _MARK_SENT.format(tenant=sql.Literal(self._tenant), ids=sql.Literal([notification_id]))
-        )
+        update = _MARK_ONE.format(tenant=sql.Literal(self._tenant), id=sql.Literal(notification_id))
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
