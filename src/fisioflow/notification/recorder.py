@@ -49,16 +49,17 @@ CONFIRM_PAUSE_S = 0.1
 COMMIT_WRITE_TIMEOUT_S = 5.0
 
 # Lookups the planner cannot get wrong: one primary-key equality per message, and the
-# UPDATE by the locked rows' ctids (stable: nobody else may change a row we lock). With
-# `tenant_id = ... and id = any(...)` the choice of index rests on the statistics, which
-# know nothing yet of a clinic whose outbox just filled: the planner took other indexes
-# that start with tenant_id and walked the whole outbox for every group (30,000 reminders
-# at 140-230 messages/s until autovacuum analyzed the table).
+# UPDATE by the locked rows' ctids alone (stable: nobody else may change a row we lock;
+# the row security policy keeps it in the clinic). Given `tenant_id = ...` and
+# `id = any(...)`, the choice of index rests on the statistics, which know nothing yet of
+# a clinic whose outbox just filled: the planner took other indexes that start with
+# tenant_id and walked the whole outbox for every group (30,000 reminders at 140-230
+# messages/s until autovacuum analyzed the table).
 _SET_SENT = (
     "update notification set status = 'sent', sent_at = now(), attempts = attempts + 1,"
     " lease_until = null, last_error = null, updated_at = now()"
 )
-_MARK_LOCKED = sql.SQL(_SET_SENT + " where tenant_id = {tenant} and ctid = any({ctids}::tid[])")
+_MARK_LOCKED = sql.SQL(_SET_SENT + " where ctid = any({ctids}::tid[])")
 _MARK_ONE = sql.SQL(_SET_SENT + " where tenant_id = {tenant} and id = {id} and status = 'sending'")
 _OURS = (
     "select ctid::text, status = 'sending' from notification where tenant_id = %s and id = %s"
@@ -162,9 +163,7 @@ class Recorder:
         if not mine:
             await conn.execute("rollback")
         else:
-            update = _MARK_LOCKED.format(
-                tenant=sql.Literal(self._tenant), ctids=sql.Literal(list(ours.values()))
-            )
+            update = _MARK_LOCKED.format(ctids=sql.Literal(list(ours.values())))
             await _commit_then(conn, update, mine)
         for ask in group:
             ask.settle(ask in mine)

@@ -16,12 +16,12 @@ from fisioflow.models import Notification, NotificationPreference, PushSubscript
 # Rows of a killed worker whose lease ran out, then waiting rows whose time has come, each
 # from its own partial index in order: as one OR the planner sorted every waiting row of
 # the clinic for each batch (100,000 rows queued by a reminder run: ~0.1 s a claim, under
-# the clinic's audit-chain lock). The UPDATE finds the picked rows by their ctids (a TID
-# scan; the CTEs lock them, so they stay put): looked up by id, the index depends on the
-# statistics, which know nothing of a clinic whose outbox just filled, and the planner
-# walked the clinic's whole outbox per claim (by `(tenant_id, id) in (select ...)`: 3.5 s
-# and 28,000 buffers with 10,000 messages queued; by `id = any(...)`: the
-# (tenant_id, appointment_id) index, 40 ms a claim).
+# the clinic's audit-chain lock). The UPDATE finds the picked rows by their ctids only (a
+# TID scan; the CTEs lock them, so they stay put; the row security policy keeps it in the
+# clinic). Given a tenant_id or id to look them up by, the planner's choice rests on the
+# statistics, which know nothing yet of a clinic whose outbox just filled: it walked the
+# clinic's whole outbox per claim (3.5 s with `(tenant_id, id) in (select ...)` and 10,000
+# messages queued; 40 ms through the (tenant_id, appointment_id) index with `id = any`).
 _CLAIM = text(
     """
     with stale as (
@@ -42,7 +42,7 @@ _CLAIM = text(
        set status = 'sending', lease_until = now() + make_interval(secs => :lease),
            updated_at = now()
       from clinic c
-     where c.id = :tenant and n.tenant_id = :tenant
+     where c.id = :tenant
        and n.ctid = any(array(select ctid from stale union all select ctid from waiting))
     returning n.id, n.recipient, n.template, n.payload, n.urgent, n.attempts,
               n.delivery_key, c.timezone
