@@ -37,7 +37,7 @@ import asyncio
 import select
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import psycopg
 from psycopg import pq, sql
@@ -91,19 +91,14 @@ class _Ask:
             self.outcome.set_result(result)
 
 
-@dataclass(eq=False)
-class _Queue:
-    asks: list[_Ask] = field(default_factory=list)
-    task: asyncio.Task[None] | None = None
-
-
 class Recorder:
     def __init__(self, conninfo: str, *, tenant: uuid.UUID, actor: str) -> None:
         self._conninfo = conninfo
         self._tenant = tenant
         self._actor = actor
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
-        self._queue = _Queue()
+        self._asks: list[_Ask] = []
+        self._recording: asyncio.Task[None] | None = None
 
     async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
@@ -116,9 +111,9 @@ class Recorder:
         """Mark the message sent and release it; False (nothing released) when the row is
         no longer ours (another worker claimed it after our lease ran out)."""
         ask = _Ask(notification_id, release, asyncio.get_running_loop().create_future())
-        self._queue.asks.append(ask)
-        if self._queue.task is None or self._queue.task.done():
-            self._queue.task = asyncio.create_task(self._record_all())
+        self._asks.append(ask)
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_all())
         try:
             return await asyncio.shield(ask.outcome)
         except asyncio.CancelledError:
@@ -126,8 +121,8 @@ class Recorder:
             raise
 
     async def _record_all(self) -> None:
-        while self._queue.asks:
-            group, self._queue.asks = self._queue.asks, []
+        while self._asks:
+            group, self._asks = self._asks, []
             try:
                 await self._record(group)
             except psycopg.Error as exc:
@@ -197,8 +192,8 @@ class Recorder:
         self._conn = None
 
     async def close(self) -> None:
-        if self._queue.task is not None:
-            await asyncio.gather(self._queue.task, return_exceptions=True)
+        if self._recording is not None:
+            await asyncio.gather(self._recording, return_exceptions=True)
         if self._conn is not None:
             await self._conn.close()
 
@@ -220,7 +215,7 @@ async def _commit_then(
         pgconn.consume_input()
         if not pgconn.is_busy():
             break
-        await _ready(loop, pgconn.socket, write=False)
+        await _readable(loop, pgconn.socket)
     tags, error = [], None
     while (result := pgconn.get_result()) is not None:
         if result.status != pq.ExecStatus.COMMAND_OK:
@@ -243,15 +238,15 @@ def _flush_now(pgconn: pq.abc.PGconn) -> None:
             raise psycopg.OperationalError("the database did not take the COMMIT")
 
 
-async def _ready(loop: asyncio.AbstractEventLoop, fileno: int, *, write: bool) -> None:
+async def _readable(loop: asyncio.AbstractEventLoop, fileno: int) -> None:
     ready: asyncio.Future[None] = loop.create_future()
 
     def wake() -> None:
         if not ready.done():
             ready.set_result(None)
 
-    (loop.add_writer if write else loop.add_reader)(fileno, wake)
+    loop.add_reader(fileno, wake)
     try:
         await ready
     finally:
-        (loop.remove_writer if write else loop.remove_reader)(fileno)
+        loop.remove_reader(fileno)
