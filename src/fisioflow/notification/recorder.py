@@ -3,9 +3,9 @@
 The lanes of a delivery share one recorder and one connection (application role,
 autocommit). A lane calls `sent(id, release)` with the message's last byte held back;
 the recorder groups whatever the lanes have asked for by the time it is free (a group
-commit: one transaction, one audit-chain lock, one WAL flush for many messages). For a
-group it runs BEGIN and locks the rows (still `sending`: still ours), then writes the
-UPDATE to `sent` and the COMMIT to the socket in one message and calls every `release`
+commit: one transaction, one audit-chain lock, one WAL flush and two round trips for
+many messages). For a group it runs BEGIN and locks the rows (still `sending`: still
+ours), marks them `sent`, then writes COMMIT to the socket and calls every `release`
 right after (for SMTP: the final "." that makes the server accept the message) before
 waiting for the answer. Writing the COMMIT and the releases happen in one step of the
 event loop, so a worker killed at any moment either never released a message (the server
@@ -13,11 +13,9 @@ discards it; the row stays `sending` and is sent again when its lease runs out) 
 already sent the COMMIT (the row is `sent`). Writing at the libpq level is the point: a
 driver-level commit would wait for the answer first and leave a round trip between them.
 
-Why the UPDATE travels with the COMMIT: it writes the audit events, which lock the
-clinic's audit chain until the COMMIT (migration 0015_audit_chain_flush), and every other
-audited write of the clinic (the other lanes, claims, queued reminders) waits for that
-lock. Sent together, the lock is held for the server's own work only, not for a round
-trip to this process and its busy event loop. The row locks taken first (`FOR NO KEY
+The UPDATE's audit events lock the clinic's audit chain until the COMMIT (migration
+0015_audit_chain_flush), across one round trip to this process: grouping is what keeps
+that wait from capping a clinic's throughput. The row locks taken first (`FOR NO KEY
 UPDATE`, no audit) make the UPDATE certain to find the rows: no other worker can claim
 them meanwhile.
 
@@ -148,20 +146,28 @@ class Recorder:
                 await conn.execute(_OURS, (self._tenant, ask.notification_id)) for ask in group
             ]
         locked = [await cursor.fetchone() for cursor in cursors]
-        # From here to the releases nothing awaits: a lane withdraws before or not at all.
         ours = {
             ask: row[0]
             for ask, row in zip(group, locked, strict=True)
             if row is not None and row[1] and not ask.withdrawn
         }
         mine = list(ours)
-        if not mine:
-            await conn.execute("rollback")
-        else:
+        if mine:
             update = _MARK_LOCKED.format(ctids=sql.Literal(list(ours.values())))
-            await _commit_then(conn, update, mine)
+            updated = (await conn.execute(update)).rowcount
+            if updated != len(mine):
+                raise psycopg.OperationalError(f"marked {updated} of {len(mine)} messages sent")
+        if not mine or any(ask.withdrawn for ask in mine):
+            # Withdrawn while its row was being updated: undo the group, ask again for
+            # the others (withdrawal is rare: a worker stopping).
+            await conn.execute("rollback")
+            self._asks[:0] = [ask for ask in mine if not ask.withdrawn]
+            mine = []
+        else:  # from this check to the releases nothing awaits: no lane withdraws
+            await _commit_then(conn, mine)
         for ask in group:
-            ask.settle(ask in mine)
+            if ask not in self._asks:
+                ask.settle(ask in mine)
 
     async def confirm(self, notification_id: uuid.UUID, *, within_s: float) -> bool:
         """Record as sent a message that left while its COMMIT failed, retrying while the
@@ -198,18 +204,17 @@ class Recorder:
             await self._conn.close()
 
 
-async def _commit_then(
-    conn: psycopg.AsyncConnection[tuple[object, ...]],
-    update: sql.Composed,
-    asks: list[_Ask],
-) -> None:
-    """Write `update` and COMMIT as one simple-query message, let every message go, then
-    read both answers: anything but one row updated per message and committed is an
-    error."""
+async def _commit_then(conn: psycopg.AsyncConnection[tuple[object, ...]], asks: list[_Ask]) -> None:
+    """Write COMMIT, let every message go, then read the answer: anything but COMMIT is an
+    error. The UPDATE ran before (its answer read): the COMMIT is the only thing written
+    between the two sockets' writes. Sent together with the UPDATE it made PostgreSQL work
+    longer on being woken by it, and on a loaded machine the worker, preempted by the
+    woken backend, stayed between the two writes long enough for the SIGKILL test to land
+    there (lost messages)."""
     loop, pgconn = asyncio.get_running_loop(), conn.pgconn
-    pgconn.send_query(update.as_bytes(conn) + b"; commit")
+    pgconn.send_query(b"commit")
     _flush_now(pgconn)
-    for ask in asks:  # no await since the withdrawn were left out: none withdraws now
+    for ask in asks:
         ask.let_go()
     while True:
         pgconn.consume_input()
@@ -221,7 +226,7 @@ async def _commit_then(
         if result.status != pq.ExecStatus.COMMAND_OK:
             error = (result.error_message or b"commit failed").decode(errors="replace")
         tags.append(result.command_status)
-    if error is None and tags != [f"UPDATE {len(asks)}".encode(), b"COMMIT"]:
+    if error is None and tags != [b"COMMIT"]:
         # A COMMIT of a failed transaction answers ROLLBACK, without an error.
         error = f"recording the messages as sent answered {tags!r}"
     if error is not None:
