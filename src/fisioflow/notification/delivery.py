@@ -72,9 +72,15 @@ class Delivery:
         """Send until nothing is due (or the circuit opens); returns how many were sent."""
         engine = self.maker.kw["bind"]
         recorder = Recorder(libpq_dsn(engine.url), tenant=self.clinic_id, actor=self.actor)
-        lanes = [self._lane(recorder) for _ in range(self.settings.notification_lanes)]
         try:
-            return sum(await asyncio.gather(*lanes))
+            # A task group: a lane that fails stops the others before the recorder they
+            # share is closed.
+            async with asyncio.TaskGroup() as lanes:
+                started = [
+                    lanes.create_task(self._lane(recorder))
+                    for _ in range(self.settings.notification_lanes)
+                ]
+            return sum(lane.result() for lane in started)
         finally:
             await recorder.close()
 
