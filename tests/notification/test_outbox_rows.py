@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -53,6 +55,20 @@ async def _outbox(owner_engine: AsyncEngine, clinic_id: uuid.UUID) -> dict[str, 
     return ids
 
 
+@asynccontextmanager
+async def _recording(
+    client: httpx.AsyncClient, app_engine: AsyncEngine, owner_engine: AsyncEngine
+) -> AsyncIterator[tuple[uuid.UUID, dict[str, uuid.UUID], Recorder]]:
+    """A clinic with the OUTBOX rows and a recorder for it, closed afterwards."""
+    clinic = (await create_clinic(client)).clinic_id
+    ids = await _outbox(owner_engine, clinic)
+    recorder = Recorder(libpq_dsn(app_engine.url), tenant=clinic, actor="job:test")
+    try:
+        yield clinic, ids, recorder
+    finally:
+        await recorder.close()
+
+
 async def _claim(
     maker: async_sessionmaker[AsyncSession], clinic_id: uuid.UUID, limit: int
 ) -> list[uuid.UUID]:
@@ -90,18 +106,13 @@ class TestRecorder:
     async def test_marks_sent_once_with_its_audit_event_and_lets_go_nothing_after(
         self, client: httpx.AsyncClient, app_engine: AsyncEngine, owner_engine: AsyncEngine
     ) -> None:
-        clinic = (await create_clinic(client)).clinic_id
-        ids = await _outbox(owner_engine, clinic)
-        message = ids["leased"]
-        recorder = Recorder(libpq_dsn(app_engine.url), tenant=clinic, actor="job:test")
         released: list[str] = []
-        try:
+        async with _recording(client, app_engine, owner_engine) as (clinic, ids, recorder):
+            message = ids["leased"]
             assert await recorder.sent(message, lambda: released.append("first"))
             assert not await recorder.sent(message, lambda: released.append("second"))
             # a message waiting (not claimed) is not ours either
             assert not await recorder.sent(ids["later"], lambda: released.append("later"))
-        finally:
-            await recorder.close()
 
         assert released == ["first"]
         found = await rows(
@@ -128,20 +139,15 @@ class TestGroupCommit:
     async def test_messages_asked_for_together_are_recorded_in_one_transaction(
         self, client: httpx.AsyncClient, app_engine: AsyncEngine, owner_engine: AsyncEngine
     ) -> None:
-        clinic = (await create_clinic(client)).clinic_id
-        ids = await _outbox(owner_engine, clinic)
         mine = ["stale-late", "stale-early", "leased"]
-        recorder = Recorder(libpq_dsn(app_engine.url), tenant=clinic, actor="job:test")
         released: list[str] = []
-        try:
+        async with _recording(client, app_engine, owner_engine) as (clinic, ids, recorder):
             answers = await asyncio.gather(
                 *(
                     recorder.sent(ids[key], lambda key=key: released.append(key))  # type: ignore[misc]
                     for key in [*mine, "later"]
                 )
             )
-        finally:
-            await recorder.close()
 
         assert answers == [True, True, True, False]  # a waiting message is not ours
         assert sorted(released) == sorted(mine)
@@ -163,11 +169,8 @@ class TestGroupCommit:
     async def test_a_lane_cancelled_before_its_commit_withdraws_its_message(
         self, client: httpx.AsyncClient, app_engine: AsyncEngine, owner_engine: AsyncEngine
     ) -> None:
-        clinic = (await create_clinic(client)).clinic_id
-        ids = await _outbox(owner_engine, clinic)
-        recorder = Recorder(libpq_dsn(app_engine.url), tenant=clinic, actor="job:test")
         released: list[str] = []
-        try:
+        async with _recording(client, app_engine, owner_engine) as (clinic, ids, recorder):
             kept = asyncio.create_task(
                 recorder.sent(ids["leased"], lambda: released.append("kept"))
             )
@@ -179,8 +182,6 @@ class TestGroupCommit:
             assert await kept
             with pytest.raises(asyncio.CancelledError):
                 await gone
-        finally:
-            await recorder.close()
 
         assert released == ["kept"]
         found = await rows(
